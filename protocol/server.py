@@ -1,0 +1,287 @@
+"""The parameter-server state machine: events in, decisions out (sans-I/O).
+
+Theory of operation
+-------------------
+The machine holds the version counter i (0 at start, +1 per applied update),
+a buffer of received gradients, and one state per learner:
+
+    IDLE       present, owes no gradient (has not pulled, or pushed since)
+    COMPUTING  holds weights of version `sent[l]`; a push is expected
+    HELD       asked for weights; the answer waits (barrier or staleness bound)
+    GONE       left; only a Join brings it back
+
+`LEARNER_TRANSITIONS` (base, adv) and `OVERLAP_TRANSITIONS` (adv*, where a
+learner's push and pull threads run independently) list every legal
+(state, event) pair and the state it leads to; anything else is a
+ProtocolError and leaves the machine exactly as it was. Every event is
+checked completely before any state changes.
+
+Guarantees, for every sequence of legal events:
+  * each pushed gradient appears in exactly one Update, at a staleness
+    σ = i − j ≥ 0 (i: version it is applied to, j: version it was computed on);
+    a learner that leaves does not lose its pushed gradients;
+  * versions rise by exactly one per Update;
+  * hardsync: one Update per round, after one gradient from every present
+    learner, all with σ = 0; pulls from learners that already pushed this
+    round are held until the Update; a Leave shrinks the barrier;
+  * n-softsync: an Update as soon as c = max(1, ⌊λ_present/n⌋) gradients
+    are buffered, from any learners; no pull is ever held unless
+    max_staleness is set;
+  * max_staleness = s: a pull is held while some in-flight gradient (weights
+    sent, gradient not yet pushed) was computed on a version ≤ i − s, and
+    released as soon as that is no longer so.
+Per-event work is O(1) amortised: releases and buffers are paid for by the
+pulls and pushes that created them.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from .events import (Applied, BarrierShrunk, Hold, Join, Leave, ProtocolError, Pull, Push, Send, Update)
+from .lr import LrSchedule, make_policy
+from .spec import ProtocolSpec
+
+IDLE, COMPUTING, HELD, GONE = "IDLE", "COMPUTING", "HELD", "GONE"
+
+# (learner state, event) -> state after it; pulls may end HELD instead (decided by the protocol).
+LEARNER_TRANSITIONS = {
+    (IDLE, Pull): COMPUTING,
+    (COMPUTING, Push): IDLE,
+    (IDLE, Leave): GONE,
+    (COMPUTING, Leave): GONE,
+    (HELD, Leave): GONE,
+    (GONE, Join): IDLE,
+}
+OVERLAP_TRANSITIONS = {
+    (IDLE, Pull): COMPUTING,
+    (COMPUTING, Pull): COMPUTING,  # the pull thread fetches newer weights mid-compute
+    (COMPUTING, Push): COMPUTING,  # the learner keeps computing on what it holds
+    (HELD, Push): HELD,
+    (IDLE, Leave): GONE,
+    (COMPUTING, Leave): GONE,
+    (HELD, Leave): GONE,
+    (GONE, Join): IDLE,
+}
+_WHY = {
+    (IDLE, Push): "push without a pull",
+    (HELD, Push): "push while its pull is held",
+    (HELD, Pull): "pull while an earlier pull is held",
+    (COMPUTING, Pull): "pull before pushing the gradient it owes (only adv* overlaps them)",
+    (GONE, Pull): "pull from a learner that left",
+    (GONE, Push): "push from a learner that left",
+    (GONE, Leave): "learner already left",
+    (IDLE, Join): "join of a learner already present",
+    (COMPUTING, Join): "join of a learner already present",
+    (HELD, Join): "join of a learner already present",
+}
+
+
+class ParameterServer:
+    """One protocol instance (one per shard): feed it events, carry out its decisions."""
+
+    def __init__(self, spec: ProtocolSpec, schedule: LrSchedule | None = None):
+        bad = spec.invalid()
+        if bad is not None:
+            raise ValueError(f"protocol.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+        self.spec = spec
+        self.version = 0
+        self.gradients_applied = 0
+        self.schedule = schedule or LrSchedule(base=1.0)
+        self._hardsync = spec.name == "hardsync"
+        self._softness = spec.softness
+        self._policy = make_policy(spec.lr_policy, self._softness)
+        self._table = OVERLAP_TRANSITIONS if spec.architecture == "adv*" else LEARNER_TRANSITIONS
+        self._bound = spec.max_staleness
+        self._state: dict[int, str] = {l: IDLE for l in range(spec.learners)}
+        self._sent: dict[int, int] = {}        # last version sent to each learner
+        self._floor: dict[int, int] = {}       # version of each learner's last push
+        self._steps: dict[int, int] = {}       # pushes so far, per learner
+        self._present = spec.learners
+        self._c = self._batch_size()
+        self._buffer: list[tuple[int, int, int, object]] = []  # (learner, step, j, gradient)
+        self._round: set[int] = set()          # hardsync: present learners that pushed this round
+        self._held: deque[int] = deque()
+        # max_staleness bookkeeping: in-flight version per learner, and a counted multiset
+        # of those versions whose minimum only moves forward (grants are always of the newest).
+        self._inflight: dict[int, int] = {}
+        self._inflight_count: dict[int, int] = {}
+        self._oldest = 0
+
+    # --- queries ---------------------------------------------------------------
+
+    @property
+    def c(self) -> int:
+        """Gradients per update right now (λ_present for hardsync, ⌊λ_present/n⌋ for softsync)."""
+        return self._c
+
+    @property
+    def present(self) -> int:
+        """Learners currently present."""
+        return self._present
+
+    def state(self, learner: int) -> str:
+        """The learner's state name (IDLE, COMPUTING, HELD or GONE)."""
+        return self._state.get(learner, GONE)
+
+    @property
+    def buffered(self) -> int:
+        """Gradients received but not yet applied."""
+        return len(self._buffer)
+
+    # --- events ------------------------------------------------------------------
+
+    def handle(self, event) -> list:
+        """Dispatch one event object (Pull, Push, Join or Leave) to its handler."""
+        if type(event) is Push:
+            return self.push(event.learner, event.pulled_version, event.gradient)
+        return _DISPATCH[type(event)](self, event.learner)
+
+    def _next(self, learner: int, event: type) -> str:
+        state = self._state.get(learner)
+        if state is None:
+            if event is Join:
+                return IDLE
+            raise ProtocolError(f"unknown learner {learner}")
+        nxt = self._table.get((state, event))
+        if nxt is None:
+            why = _WHY.get((state, event), f"{event.__name__} not allowed in state {state}")
+            raise ProtocolError(f"learner {learner}: {why}")
+        return nxt
+
+    def pull(self, learner: int) -> list:
+        """Learner asks for weights: Send now, or Hold."""
+        nxt = self._next(learner, Pull)
+        if self._hardsync and learner in self._round:
+            return self._hold(learner, "barrier")
+        if self._bound is not None and self._too_stale():
+            return self._hold(learner, "staleness")
+        self._state[learner] = nxt
+        return [self._grant(learner)]
+
+    def push(self, learner: int, pulled_version: int, gradient=None) -> list:
+        """A gradient arrives; returns an Update when the protocol says so (plus releases)."""
+        nxt = self._next(learner, Push)
+        j = pulled_version
+        if j > self.version or j < 0:
+            raise ProtocolError(f"learner {learner}: gradient on version {j}, which the server never had "
+                                f"(current version {self.version})")
+        sent = self._sent.get(learner, -1)
+        if j > sent or j < self._floor.get(learner, 0):
+            raise ProtocolError(f"learner {learner}: gradient on version {j}, but it was sent version {sent}"
+                                " and versions a learner pushes never go back")
+        if self._hardsync:
+            if j != self.version:
+                raise ProtocolError(f"learner {learner}: hardsync gradient on version {j}, current is {self.version}")
+            if learner in self._round:
+                raise ProtocolError(f"learner {learner}: second gradient in one hardsync round")
+            self._round.add(learner)
+        self._state[learner] = nxt
+        self._floor[learner] = j
+        step = self._steps.get(learner, 0)
+        self._steps[learner] = step + 1
+        self._buffer.append((learner, step, j, gradient))
+        out: list = []
+        if self._bound is not None and self._inflight.get(learner) == j:
+            self._settle(learner)
+        if self._ready():
+            out.append(self._update())
+        if self._held:
+            self._release(out)
+        return out
+
+    def join(self, learner: int) -> list:
+        """A learner (re)joins; in hardsync it is part of the current round's barrier."""
+        nxt = self._next(learner, Join)
+        self._state[learner] = nxt
+        self._sent.pop(learner, None)
+        self._floor.pop(learner, None)
+        self._present += 1
+        self._c = self._batch_size()
+        return []
+
+    def leave(self, learner: int) -> list:
+        """A learner is gone: its pushed gradients stay; softsync's c and hardsync's barrier shrink."""
+        nxt = self._next(learner, Leave)
+        if self._state[learner] == HELD:
+            self._held.remove(learner)
+        self._state[learner] = nxt
+        self._present -= 1
+        self._c = self._batch_size()
+        self._round.discard(learner)
+        if self._bound is not None and learner in self._inflight:
+            self._settle(learner)
+        out: list = [BarrierShrunk(learner, self._present)] if self._hardsync else []
+        if self._ready():
+            out.append(self._update())
+        if self._held:
+            self._release(out)
+        return out
+
+    # --- protocol rules ------------------------------------------------------------
+
+    def _batch_size(self) -> int:
+        if self._hardsync:
+            return max(1, self._present)
+        return max(1, self._present // self._softness)
+
+    def _ready(self) -> bool:
+        if self._hardsync:
+            return bool(self._buffer) and len(self._round) == self._present
+        return len(self._buffer) >= self._c
+
+    def _update(self) -> Update:
+        i, c, policy = self.version, len(self._buffer), self._policy
+        applied = tuple(Applied(l, step, j, i - j, policy.scale(i - j, c), g) for l, step, j, g in self._buffer)
+        self._buffer = []
+        self._round.clear()
+        self.version = i + 1
+        lr = policy.lr(self.schedule.at(self.gradients_applied))
+        self.gradients_applied += c
+        return Update(self.version, lr, applied)
+
+    def _grant(self, learner: int) -> Send:
+        v = self.version
+        self._sent[learner] = v
+        if self._bound is not None:
+            if learner in self._inflight:
+                self._settle(learner)
+            self._inflight[learner] = v
+            self._inflight_count[v] = self._inflight_count.get(v, 0) + 1
+        return Send(learner, v)
+
+    def _hold(self, learner: int, reason: str) -> list:
+        self._state[learner] = HELD
+        self._held.append(learner)
+        return [Hold(learner, reason)]
+
+    def _release(self, out: list) -> None:
+        """Answer held pulls that may now be served (all or none: the conditions are global)."""
+        if self._hardsync:
+            if self._round:
+                return
+        elif self._too_stale():
+            return
+        held, self._held = self._held, deque()
+        for learner in held:
+            self._state[learner] = COMPUTING
+            out.append(self._grant(learner))
+
+    def _settle(self, learner: int) -> None:
+        """Remove the learner's in-flight version from the multiset."""
+        v = self._inflight.pop(learner)
+        left = self._inflight_count[v] - 1
+        if left:
+            self._inflight_count[v] = left
+        else:
+            del self._inflight_count[v]
+
+    def _too_stale(self) -> bool:
+        counts = self._inflight_count
+        if not counts:
+            return False
+        while self._oldest not in counts:
+            self._oldest += 1
+        return self.version - self._oldest >= self._bound
+
+
+_DISPATCH = {Pull: ParameterServer.pull, Join: ParameterServer.join, Leave: ParameterServer.leave}

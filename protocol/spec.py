@@ -1,0 +1,73 @@
+"""Protocol and training settings: the `[protocol]` and `[train]` sections.
+
+Plain frozen dataclasses. Constraints live in each field's metadata so that
+rudra/config.py can validate any section the same way (see CONSTRAINTS below);
+cross-field rules live in `invalid()`, which names the first bad field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Field metadata understood by rudra/config.py (every layer's specs use it):
+#   doc      one line shown by `rudra check --explain` and in error messages
+#   choices  the allowed values
+#   min/max  inclusive bounds;  gt: exclusive lower bound
+#   each     for tuples: constraints applied to every item (a dict of the above)
+PROTOCOLS = ("hardsync", "softsync", "async")
+LR_POLICIES = ("constant", "mean-staleness", "per-gradient")
+ARCHITECTURES = ("base", "adv", "adv*")
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """How the parameter server synchronizes λ learners (DESIGN.md, Protocols)."""
+
+    name: str = field(default="async", metadata={"choices": PROTOCOLS, "doc": "synchronization protocol"})
+    learners: int = field(default=4, metadata={"min": 1, "doc": "λ, number of learners"})
+    n: int | None = field(default=None, metadata={"min": 1, "doc": "softness of n-softsync (softsync only)"})
+    lr_policy: str = field(default="constant", metadata={"choices": LR_POLICIES, "doc": "learning-rate modulation"})
+    max_staleness: int | None = field(
+        default=None, metadata={"min": 1, "doc": "SSP-style bound: hold pulls while an in-flight gradient is this stale"})
+    architecture: str = field(default="base", metadata={"choices": ARCHITECTURES, "doc": "Rudra-base, -adv or -adv*"})
+    shards: int = field(default=1, metadata={"min": 1, "doc": "parameter-server shards (adv, adv*)"})
+
+    def invalid(self) -> tuple[str, object, str] | None:
+        """The first cross-field violation as (field, value, allowed), or None."""
+        if self.name == "softsync" and self.n is None:
+            return "n", "(missing)", f"softsync needs an integer 1 <= n <= learners ({self.learners})"
+        if self.name != "softsync" and self.n is not None:
+            return "n", self.n, f"only softsync takes n; {self.name} must leave it out"
+        if self.n is not None and self.n > self.learners:
+            return "n", self.n, f"1 <= n <= learners ({self.learners})"
+        if self.max_staleness is not None and self.name == "hardsync":
+            return "max_staleness", self.max_staleness, "only softsync and async take max_staleness (hardsync has none)"
+        if self.shards > 1 and self.architecture == "base":
+            return "shards", self.shards, "1 with architecture 'base'; use 'adv' or 'adv*' for shards"
+        return None
+
+    @property
+    def softness(self) -> int:
+        """The effective n: λ for async, 1 for hardsync (one update per λ gradients)."""
+        if self.name == "async":
+            return self.learners
+        return self.n if self.n is not None else 1
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimizer and schedule settings shared by the server (real or simulated)."""
+
+    minibatch: int = field(default=32, metadata={"min": 1, "doc": "μ, samples per gradient per learner"})
+    lr: float = field(default=0.1, metadata={"gt": 0.0, "doc": "α₀, base learning rate"})
+    momentum: float = field(default=0.9, metadata={"min": 0.0, "max": 0.999, "doc": "server SGD momentum"})
+    weight_decay: float = field(default=0.0, metadata={"min": 0.0, "doc": "server SGD weight decay"})
+    epochs: float = field(default=10.0, metadata={"gt": 0.0, "doc": "training length in epochs"})
+    lr_steps: tuple[float, ...] = field(
+        default=(), metadata={"each": {"gt": 0.0}, "doc": "epochs at which the learning rate is multiplied by lr_gamma"})
+    lr_gamma: float = field(default=0.1, metadata={"gt": 0.0, "max": 1.0, "doc": "learning-rate step factor"})
+
+    def invalid(self) -> tuple[str, object, str] | None:
+        """The first cross-field violation as (field, value, allowed), or None."""
+        if list(self.lr_steps) != sorted(set(self.lr_steps)):
+            return "lr_steps", list(self.lr_steps), "strictly increasing epochs"
+        return None

@@ -1,0 +1,167 @@
+"""The trace format shared by the simulator and the runtime, and its writer.
+
+A run directory holds (DESIGN.md, Traces):
+  run.json        resolved config, versions, machine, seed, summary
+  gradients.csv   one row per applied gradient (only with detail="full")
+  updates.csv     one row per applied update
+  metrics.csv     one row per evaluation (epoch, t, train_loss, test_error)
+  staleness.csv   histogram of σ over all applied gradients
+  learners.csv    per learner: gradients applied and their mean σ
+Times are seconds from run start. `applied_version` is the version a gradient
+was applied to, so σ = applied_version − pulled_version, and the update that
+applied it has `version` = applied_version + 1. This is the one module of
+protocol/ that touches files: it owns the on-disk format so both drivers
+write it identically.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from .events import Update
+
+GRADIENT_COLUMNS = {
+    "learner": "int64", "step": "int64", "pulled_version": "int64", "applied_version": "int64",
+    "staleness": "int64", "scale": "float64", "t_pull": "float64", "t_compute_start": "float64",
+    "t_compute_end": "float64", "t_push": "float64", "t_applied": "float64",
+}
+UPDATE_COLUMNS = {"version": "int64", "n_gradients": "int64", "lr": "float64", "t": "float64"}
+METRIC_COLUMNS = {"epoch": "float64", "t": "float64", "train_loss": "float64", "test_error": "float64"}
+STALENESS_COLUMNS = {"staleness": "int64", "count": "int64"}
+LEARNER_COLUMNS = {"learner": "int64", "gradients": "int64", "mean_staleness": "float64"}
+SCHEMA = {
+    "gradients.csv": GRADIENT_COLUMNS, "updates.csv": UPDATE_COLUMNS, "metrics.csv": METRIC_COLUMNS,
+    "staleness.csv": STALENESS_COLUMNS, "learners.csv": LEARNER_COLUMNS,
+}
+DETAILS = ("full", "summary")
+
+
+def staleness_summary(histogram: dict[int, int]) -> dict[str, float]:
+    """Count, mean, p50, p99 and max of σ from a histogram (nearest-rank percentiles)."""
+    total = sum(histogram.values())
+    if total == 0:
+        return {"count": 0, "mean": math.nan, "p50": math.nan, "p99": math.nan, "max": math.nan}
+    keys = sorted(histogram)
+    mean = sum(k * histogram[k] for k in keys) / total
+
+    def rank(q: float) -> int:
+        need, seen = math.ceil(q * total), 0
+        for k in keys:
+            seen += histogram[k]
+            if seen >= need:
+                return k
+        return keys[-1]
+
+    return {"count": total, "mean": mean, "p50": rank(0.5), "p99": rank(0.99), "max": keys[-1]}
+
+
+class TraceWriter:
+    """Streams updates (and, with detail="full", gradients) of one run into `run_dir`.
+
+    With append=True (a resumed run) rows go after the existing ones and the
+    histograms continue from the stored ones.
+    """
+
+    def __init__(self, run_dir: str | Path, detail: str = "full", append: bool = False):
+        if detail not in DETAILS:
+            raise ValueError(f"trace detail {detail!r}: allowed {DETAILS}")
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.detail = detail
+        self.histogram: Counter[int] = Counter()
+        self.per_learner: dict[int, list[int]] = {}  # learner -> [gradients, staleness sum]
+        if append:
+            self._load_counts()
+        names = ["updates.csv", "metrics.csv"] + (["gradients.csv"] if detail == "full" else [])
+        self._files = {}
+        self._csv = {}
+        for name in names:
+            path = self.dir / name
+            fresh = not (append and path.exists())
+            f = open(path, "w" if fresh else "a", newline="")
+            self._files[name] = f
+            self._csv[name] = csv.writer(f, lineterminator="\n")
+            if fresh:
+                self._csv[name].writerow(SCHEMA[name])
+        self._gradients = self._csv.get("gradients.csv")
+        self._updates = self._csv["updates.csv"]
+
+    def _load_counts(self) -> None:
+        path = self.dir / "staleness.csv"
+        if path.exists():
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    self.histogram[int(row["staleness"])] = int(row["count"])
+        path = self.dir / "learners.csv"
+        if path.exists():
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    n = int(row["gradients"])
+                    self.per_learner[int(row["learner"])] = [n, round(float(row["mean_staleness"]) * n)]
+
+    def update(self, update: Update, t: float, times: Iterable[tuple[float, float, float, float]] = ()) -> None:
+        """Record one applied update; `times` gives (t_pull, t_compute_start, t_compute_end, t_push)
+        for each of update.gradients, in order (needed only with detail="full")."""
+        i = update.version - 1
+        self._updates.writerow((update.version, len(update.gradients), update.lr, t))
+        hist, per = self.histogram, self.per_learner
+        for a in update.gradients:
+            hist[a.staleness] += 1
+            acc = per.get(a.learner)
+            if acc is None:
+                per[a.learner] = [1, a.staleness]
+            else:
+                acc[0] += 1
+                acc[1] += a.staleness
+        if self._gradients is not None:
+            rows = self._gradients
+            for a, (tp, tcs, tce, tpush) in zip(update.gradients, times, strict=True):
+                rows.writerow((a.learner, a.step, a.pulled_version, i, a.staleness, a.scale,
+                               tp, tcs, tce, tpush, t))
+
+    def metrics(self, epoch: float, t: float, train_loss: float, test_error: float) -> None:
+        """Record one evaluation of the server's weights."""
+        self._csv["metrics.csv"].writerow((epoch, t, train_loss, test_error))
+        self._files["metrics.csv"].flush()
+
+    def flush(self) -> None:
+        """Push buffered rows to disk and rewrite the histograms (for checkpoints and crashes)."""
+        for f in self._files.values():
+            f.flush()
+        with open(self.dir / "staleness.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(STALENESS_COLUMNS)
+            w.writerows(sorted(self.histogram.items()))
+        with open(self.dir / "learners.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(LEARNER_COLUMNS)
+            w.writerows((l, n, s / n) for l, (n, s) in sorted(self.per_learner.items()))
+
+    def close(self) -> None:
+        """Flush everything and close the files."""
+        self.flush()
+        for f in self._files.values():
+            f.close()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_run_json(run_dir: str | Path, info: dict) -> None:
+    """Write run.json deterministically (sorted keys), atomically (write then rename)."""
+    path = Path(run_dir) / "run.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def read_run_json(run_dir: str | Path) -> dict:
+    """The run.json of a run directory."""
+    return json.loads((Path(run_dir) / "run.json").read_text())
