@@ -1,0 +1,98 @@
+"""Simulator settings: the `[cluster]` (hardware model) and `[sim]` (run control) sections.
+
+Plain frozen dataclasses following protocol/spec.py: constraints live in each
+field's metadata (doc, choices, min/max, gt, each) and rudra/config.py checks
+them generically; cross-field rules live in `invalid()`. λ, architecture and
+shards are `[protocol]` settings; μ, epochs and lr are `[train]` settings.
+
+Random factors (`*_dist` with `*_cv`) all have mean 1 and coefficient of
+variation cv, so changing the distribution changes the shape, not the mean:
+  constant     1 (cv must be left at 0)
+  normal       1 + cv·z, clipped at 0.01
+  lognormal    exp(s·z − s²/2) with s² = ln(1 + cv²)
+  exponential  (1 − cv) + cv·Exp(1): a fixed part plus an exponential tail (cv ≤ 1)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DISTRIBUTIONS = ("constant", "normal", "lognormal", "exponential")
+TRACE_DETAILS = ("full", "summary")
+
+
+def _dist_invalid(prefix: str, dist: str, cv: float) -> tuple[str, object, str] | None:
+    """The cv rule shared by every `<prefix>_dist` / `<prefix>_cv` pair."""
+    if dist == "constant" and cv != 0.0:
+        return f"{prefix}_cv", cv, f"left out with {prefix}_dist = 'constant' (pick normal, lognormal or exponential)"
+    if dist != "constant" and cv == 0.0:
+        return f"{prefix}_cv", cv, f"> 0 with {prefix}_dist = {dist!r}"
+    if dist == "exponential" and cv > 1.0:
+        return f"{prefix}_cv", cv, "<= 1 with an exponential distribution (its fixed part would be negative)"
+    return None
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """The simulated hardware: learner compute, links, server NICs, server update cost, tree."""
+
+    sample_seconds: float = field(
+        default=0.001, metadata={"gt": 0.0, "doc": "compute seconds per training sample (minibatch time = this × μ)"})
+    minibatch_seconds: float | None = field(
+        default=None, metadata={"gt": 0.0, "doc": "measured compute seconds per minibatch; replaces sample_seconds × μ"})
+    speeds: tuple[float, ...] = field(
+        default=(), metadata={"each": {"gt": 0.0},
+                              "doc": "relative speed of each learner (compute time ÷ speed), one per learner"})
+    speed_dist: str = field(
+        default="constant", metadata={"choices": DISTRIBUTIONS, "doc": "distribution of learner speeds, drawn once"})
+    speed_cv: float = field(default=0.0, metadata={"min": 0.0, "doc": "coefficient of variation of learner speeds"})
+    jitter_dist: str = field(
+        default="constant", metadata={"choices": DISTRIBUTIONS, "doc": "distribution of each minibatch's time factor"})
+    jitter_cv: float = field(default=0.0, metadata={"min": 0.0, "doc": "coefficient of variation of compute time"})
+    straggler_fraction: float = field(
+        default=0.0, metadata={"min": 0.0, "max": 1.0, "doc": "share of learners (picked by seed) always slowed"})
+    straggler_prob: float = field(
+        default=0.0, metadata={"min": 0.0, "max": 1.0, "doc": "probability that any one minibatch is slowed"})
+    straggler_slowdown: float = field(
+        default=4.0, metadata={"min": 1.0, "doc": "compute-time factor of a straggler or a slowed minibatch"})
+    latency: float = field(default=0.0, metadata={"min": 0.0, "doc": "seconds per message per hop"})
+    bandwidth: float | None = field(
+        default=None, metadata={"gt": 0.0, "doc": "bytes/s of each learner's (and aggregator's) link; left out: infinite"})
+    server_bandwidth: float | None = field(
+        default=None, metadata={"gt": 0.0, "doc": "bytes/s of each server shard's NIC per direction; left out: infinite"})
+    update_seconds: float = field(default=0.0, metadata={"min": 0.0, "doc": "server seconds per applied update"})
+    memory_bandwidth: float | None = field(
+        default=None, metadata={"gt": 0.0, "doc": "bytes/s: each update also costs shard bytes ÷ this"})
+    update_dist: str = field(
+        default="constant", metadata={"choices": DISTRIBUTIONS, "doc": "distribution of each update's cost factor"})
+    update_cv: float = field(default=0.0, metadata={"min": 0.0, "doc": "coefficient of variation of update cost"})
+    fan_in: int | None = field(
+        default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
+    model_bytes: int | None = field(
+        default=None, metadata={"min": 1, "doc": "bytes of weights (= of a gradient); left out: taken from the model"})
+
+    def invalid(self) -> tuple[str, object, str] | None:
+        """The first cross-field violation as (field, value, allowed), or None."""
+        if self.speeds and self.speed_dist != "constant":
+            return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
+        for prefix in ("speed", "jitter", "update"):
+            bad = _dist_invalid(prefix, getattr(self, f"{prefix}_dist"), getattr(self, f"{prefix}_cv"))
+            if bad is not None:
+                return bad
+        return None
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """How long to simulate and what to write (epochs come from `[train]`)."""
+
+    trace: str = field(
+        default="full", metadata={"choices": TRACE_DETAILS,
+                                  "doc": "full: one row per gradient; summary: histograms only (O(1) per learner)"})
+    max_updates: int | None = field(default=None, metadata={"min": 1, "doc": "stop after this many updates"})
+    max_seconds: float | None = field(default=None, metadata={"gt": 0.0, "doc": "stop at this simulated time"})
+    speedup: bool = field(
+        default=True, metadata={"doc": "also simulate λ = 1 on the same cluster to report the speedup"})
+
+    def invalid(self) -> tuple[str, object, str] | None:
+        """The first cross-field violation as (field, value, allowed), or None."""
+        return None
