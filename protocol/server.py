@@ -90,7 +90,9 @@ class ParameterServer:
         self._hardsync = spec.name == "hardsync"
         self._softness = spec.softness
         self._policy = make_policy(spec.lr_policy, self._softness)
-        self._table = OVERLAP_TRANSITIONS if spec.architecture == "adv*" else LEARNER_TRANSITIONS
+        # Under hardsync the barrier orders every pull after the update, so adv* overlaps nothing.
+        self._overlap = spec.architecture == "adv*" and not self._hardsync
+        self._table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
         self._bound = spec.max_staleness
         self._state: dict[int, str] = {l: IDLE for l in range(spec.learners)}
         self._sent: dict[int, int] = {}        # last version sent to each learner
@@ -118,6 +120,10 @@ class ParameterServer:
     def present(self) -> int:
         """Learners currently present."""
         return self._present
+
+    def learners(self) -> list[int]:
+        """Ids of the learners present now (O(λ): for drivers and tests, not the hot path)."""
+        return [l for l, s in self._state.items() if s != GONE]
 
     def state(self, learner: int) -> str:
         """The learner's state name (IDLE, COMPUTING, HELD or GONE)."""
@@ -165,15 +171,14 @@ class ParameterServer:
         if j > self.version or j < 0:
             raise ProtocolError(f"learner {learner}: gradient on version {j}, which the server never had "
                                 f"(current version {self.version})")
-        sent = self._sent.get(learner, -1)
-        if j > sent or j < self._floor.get(learner, 0):
-            raise ProtocolError(f"learner {learner}: gradient on version {j}, but it was sent version {sent}"
-                                " and versions a learner pushes never go back")
+        sent = self._sent.get(learner)
+        if sent is None:
+            raise ProtocolError(f"learner {learner}: push without a pull")
+        lowest = self._floor.get(learner, 0) if self._overlap else sent
+        if not lowest <= j <= sent:
+            raise ProtocolError(f"learner {learner}: gradient on version {j}, but it holds version {sent}"
+                                + (f" and pushed on version {lowest} already" if self._overlap else ""))
         if self._hardsync:
-            if j != self.version:
-                raise ProtocolError(f"learner {learner}: hardsync gradient on version {j}, current is {self.version}")
-            if learner in self._round:
-                raise ProtocolError(f"learner {learner}: second gradient in one hardsync round")
             self._round.add(learner)
         self._state[learner] = nxt
         self._floor[learner] = j
