@@ -76,6 +76,18 @@ _WHY = {
 }
 
 
+class _Learner:
+    """What the server knows of one learner: state, last version sent, last version pushed on, pushes."""
+
+    __slots__ = ("state", "sent", "floor", "steps")
+
+    def __init__(self, state: str = IDLE):
+        self.state = state
+        self.sent: int | None = None
+        self.floor = 0
+        self.steps = 0
+
+
 class ParameterServer:
     """One protocol instance (one per shard): feed it events, carry out its decisions."""
 
@@ -94,10 +106,7 @@ class ParameterServer:
         self._overlap = spec.architecture == "adv*" and not self._hardsync
         self._table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
         self._bound = spec.max_staleness
-        self._state: dict[int, str] = {l: IDLE for l in range(spec.learners)}
-        self._sent: dict[int, int] = {}        # last version sent to each learner
-        self._floor: dict[int, int] = {}       # version of each learner's last push
-        self._steps: dict[int, int] = {}       # pushes so far, per learner
+        self._learners: dict[int, _Learner] = {l: _Learner() for l in range(spec.learners)}
         self._present = spec.learners
         self._c = self._batch_size()
         self._buffer: list[tuple[int, int, int, object]] = []  # (learner, step, j, gradient)
@@ -123,11 +132,12 @@ class ParameterServer:
 
     def learners(self) -> list[int]:
         """Ids of the learners present now (O(λ): for drivers and tests, not the hot path)."""
-        return [l for l, s in self._state.items() if s != GONE]
+        return [l for l, r in self._learners.items() if r.state != GONE]
 
     def state(self, learner: int) -> str:
         """The learner's state name (IDLE, COMPUTING, HELD or GONE)."""
-        return self._state.get(learner, GONE)
+        rec = self._learners.get(learner)
+        return GONE if rec is None else rec.state
 
     @property
     def buffered(self) -> int:
@@ -142,49 +152,49 @@ class ParameterServer:
             return self.push(event.learner, event.pulled_version, event.gradient)
         return _DISPATCH[type(event)](self, event.learner)
 
-    def _next(self, learner: int, event: type) -> str:
-        state = self._state.get(learner)
-        if state is None:
+    def _next(self, learner: int, event: type) -> tuple[_Learner, str]:
+        """The learner's record and the state the event leads to; ProtocolError if illegal."""
+        rec = self._learners.get(learner)
+        if rec is None:
             if event is Join:
-                return IDLE
+                return _Learner(GONE), IDLE
             raise ProtocolError(f"unknown learner {learner}")
-        nxt = self._table.get((state, event))
+        nxt = self._table.get((rec.state, event))
         if nxt is None:
-            why = _WHY.get((state, event), f"{event.__name__} not allowed in state {state}")
+            why = _WHY.get((rec.state, event), f"{event.__name__} not allowed in state {rec.state}")
             raise ProtocolError(f"learner {learner}: {why}")
-        return nxt
+        return rec, nxt
 
     def pull(self, learner: int) -> list:
         """Learner asks for weights: Send now, or Hold."""
-        nxt = self._next(learner, Pull)
+        rec, nxt = self._next(learner, Pull)
         if self._hardsync and learner in self._round:
-            return self._hold(learner, "barrier")
+            return self._hold(learner, rec, "barrier")
         if self._bound is not None and self._too_stale():
-            return self._hold(learner, "staleness")
-        self._state[learner] = nxt
-        return [self._grant(learner)]
+            return self._hold(learner, rec, "staleness")
+        rec.state = nxt
+        return [self._grant(learner, rec)]
 
     def push(self, learner: int, pulled_version: int, gradient=None) -> list:
         """A gradient arrives; returns an Update when the protocol says so (plus releases)."""
-        nxt = self._next(learner, Push)
+        rec, nxt = self._next(learner, Push)
         j = pulled_version
         if j > self.version or j < 0:
             raise ProtocolError(f"learner {learner}: gradient on version {j}, which the server never had "
                                 f"(current version {self.version})")
-        sent = self._sent.get(learner)
+        sent = rec.sent
         if sent is None:
             raise ProtocolError(f"learner {learner}: push without a pull")
-        lowest = self._floor.get(learner, 0) if self._overlap else sent
+        lowest = rec.floor if self._overlap else sent
         if not lowest <= j <= sent:
             raise ProtocolError(f"learner {learner}: gradient on version {j}, but it holds version {sent}"
                                 + (f" and pushed on version {lowest} already" if self._overlap else ""))
         if self._hardsync:
             self._round.add(learner)
-        self._state[learner] = nxt
-        self._floor[learner] = j
-        step = self._steps.get(learner, 0)
-        self._steps[learner] = step + 1
-        self._buffer.append((learner, step, j, gradient))
+        rec.state = nxt
+        rec.floor = j
+        self._buffer.append((learner, rec.steps, j, gradient))
+        rec.steps += 1
         out: list = []
         if self._bound is not None and self._inflight.get(learner) == j:
             self._settle(learner)
@@ -196,20 +206,19 @@ class ParameterServer:
 
     def join(self, learner: int) -> list:
         """A learner (re)joins; in hardsync it is part of the current round's barrier."""
-        nxt = self._next(learner, Join)
-        self._state[learner] = nxt
-        self._sent.pop(learner, None)
-        self._floor.pop(learner, None)
+        rec, nxt = self._next(learner, Join)
+        rec.state, rec.sent, rec.floor = nxt, None, 0
+        self._learners[learner] = rec
         self._present += 1
         self._c = self._batch_size()
         return []
 
     def leave(self, learner: int) -> list:
         """A learner is gone: its pushed gradients stay; softsync's c and hardsync's barrier shrink."""
-        nxt = self._next(learner, Leave)
-        if self._state[learner] == HELD:
+        rec, nxt = self._next(learner, Leave)
+        if rec.state == HELD:
             self._held.remove(learner)
-        self._state[learner] = nxt
+        rec.state = nxt
         self._present -= 1
         self._c = self._batch_size()
         self._round.discard(learner)
@@ -244,9 +253,9 @@ class ParameterServer:
         self.gradients_applied += c
         return Update(self.version, lr, applied)
 
-    def _grant(self, learner: int) -> Send:
+    def _grant(self, learner: int, rec: _Learner) -> Send:
         v = self.version
-        self._sent[learner] = v
+        rec.sent = v
         if self._bound is not None:
             if learner in self._inflight:
                 self._settle(learner)
@@ -254,8 +263,8 @@ class ParameterServer:
             self._inflight_count[v] = self._inflight_count.get(v, 0) + 1
         return Send(learner, v)
 
-    def _hold(self, learner: int, reason: str) -> list:
-        self._state[learner] = HELD
+    def _hold(self, learner: int, rec: _Learner, reason: str) -> list:
+        rec.state = HELD
         self._held.append(learner)
         return [Hold(learner, reason)]
 
@@ -268,8 +277,9 @@ class ParameterServer:
             return
         held, self._held = self._held, deque()
         for learner in held:
-            self._state[learner] = COMPUTING
-            out.append(self._grant(learner))
+            rec = self._learners[learner]
+            rec.state = COMPUTING
+            out.append(self._grant(learner, rec))
 
     def _settle(self, learner: int) -> None:
         """Remove the learner's in-flight version from the multiset."""

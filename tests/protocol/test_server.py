@@ -1,4 +1,6 @@
 """Scripted event orders against DESIGN.md's protocol semantics."""
+from collections import deque
+
 import pytest
 
 from protocol import (COMPUTING, GONE, HELD, IDLE, BarrierShrunk, Hold, Join, Leave, ParameterServer, ProtocolError,
@@ -8,8 +10,14 @@ from tests.protocol.harness import Cluster
 
 def snapshot(server: ParameterServer) -> dict:
     """Everything observable about the machine, to check that a refused event changed nothing."""
-    return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, (list, set)) else v)
-            for k, v in vars(server).items() if not k.startswith("_policy")}
+    out = {}
+    for k, v in vars(server).items():
+        if k == "_learners":
+            v = {l: (r.state, r.sent, r.floor, r.steps) for l, r in v.items()}
+        elif isinstance(v, (dict, list, set, deque)):
+            v = type(v)(v)
+        out[k] = v
+    return out
 
 
 # --- hardsync -------------------------------------------------------------------
