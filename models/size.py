@@ -7,9 +7,8 @@ tests/models/test_size.py checks them against the real torch modules.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
-from models.errors import DatasetError
+from models.sources.image_folder import class_folders
+from models.sources.paths import data_root
 from models.spec import DataSpec, ModelSpec
 
 BYTES_PER_PARAMETER = 4  # float32 everywhere
@@ -70,6 +69,4 @@ def data_shape(spec: DataSpec) -> tuple[tuple[int, ...], int]:
         return ((3, spec.image_size, spec.image_size) if spec.image else (spec.features,)), spec.classes
     if spec.name == "cifar10":
         return (3, 32, 32), 10
-    from models.sources.image_folder import class_folders  # torch-free, like this module
-    from models.sources.paths import data_root
     return (3, spec.image_size, spec.image_size), len(class_folders(data_root(spec)))

@@ -1,0 +1,27 @@
+"""One entry point from a ModelSpec to a torch module; the caller seeds it with torch.manual_seed."""
+from __future__ import annotations
+
+from torch import nn
+
+from models.alexnet_style import AlexNetStyle
+from models.cifar10_full import Cifar10Full
+from models.mlp import MLP
+from models.small_cnn import SmallCNN
+from models.spec import ModelSpec
+
+
+def build_model(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -> nn.Module:
+    """The network `spec` names, for inputs of `input_shape` (without the batch axis) and `classes` outputs."""
+    input_shape = tuple(input_shape)
+    if spec.name == "mlp":
+        return MLP(input_shape, spec.hidden, classes)
+    if len(input_shape) != 3:
+        raise ValueError(f"model {spec.name} needs C×H×W image inputs, got shape {input_shape}; "
+                         "use [data] shape = \"image\" or model mlp")
+    if spec.name == "small_cnn":
+        return SmallCNN(input_shape[0], classes, spec.width)
+    if spec.name == "cifar10_full":
+        return Cifar10Full(input_shape, classes, spec.lrn)
+    if spec.name == "alexnet_style":
+        return AlexNetStyle(input_shape[0], classes, spec.width)
+    raise ValueError(f"unknown model {spec.name!r}; expected one of mlp, small_cnn, cifar10_full, alexnet_style")
