@@ -1,0 +1,6 @@
+"""SimPy model of a Rudra cluster that drives protocol/ and writes a trace directory (DESIGN.md, Traces)."""
+from .errors import SimError
+from .run import simulate
+from .spec import ClusterSpec, SimSpec
+
+__all__ = ["ClusterSpec", "SimError", "SimSpec", "simulate"]

@@ -1,0 +1,254 @@
+"""The SimPy model: λ learners and S server shards around protocol.ParameterServer instances.
+
+Few events per gradient, no per-gradient processes: the only scheduled events
+are message arrivals at a shard (one Timeout per message, callback-driven) and,
+where a push cannot be timed ahead, the end of a learner's compute. Everything
+between is computed analytically when the event fires:
+  * a shard is a FIFO queue with a clock: it serves messages in arrival order,
+    so the protocol is asked at arrival and its decisions take effect at
+    max(arrival, shard free) plus the update cost of each Update;
+  * transfers are timed by sim/network.py (FIFO serialisation per NIC).
+Who waits, when an update happens, σ and scales: all come from the protocol's
+decisions (Send, Hold, Update); this module only times them.
+
+Learners (base, adv): pull → compute → push, the next pull riding on the push;
+compute starts when the weights of every shard have arrived. Learners (adv*):
+a compute thread runs minibatch after minibatch on the newest weights it holds;
+at each minibatch start an idle pull thread asks for fresher weights; a push
+thread sends each gradient (the compute thread waits only while the previous
+gradient is still leaving its link); a learner whose pull the server holds
+stops before its next minibatch until the weights arrive.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+from tqdm import tqdm
+
+from protocol import HELD, LrSchedule, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
+
+from .compute import ComputeModel
+from .distributions import Stream
+from .errors import SimError
+from .network import Network
+from .spec import ClusterSpec
+
+
+class Shard:
+    """One protocol instance with its clock, update cost and σ tally."""
+
+    __slots__ = ("index", "ps", "free", "busy", "cost", "_draw", "updates", "sigma_sum", "gradients")
+
+    def __init__(self, index: int, ps: ParameterServer, cost: float, draw: Stream):
+        self.index, self.ps, self.cost = index, ps, cost
+        self._draw = None if draw.constant or cost == 0.0 else draw
+        self.free = self.busy = 0.0
+        self.updates = self.sigma_sum = self.gradients = 0
+
+    def update_cost(self) -> float:
+        """Seconds the next update keeps this shard busy."""
+        return self.cost if self._draw is None else self.cost * self._draw()
+
+
+class Cluster:
+    """One simulated run: build it, `run()` it, then read its counters."""
+
+    def __init__(self, protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, *, train_samples: int,
+                 model_bytes: int, seq: np.random.SeedSequence, writer: TraceWriter | None,
+                 max_updates: int | None = None, max_seconds: float | None = None,
+                 max_gradients: int | None = None, progress: bool = False):
+        lam, S = protocol.learners, protocol.shards
+        self.lam, self.S = lam, S
+        self.env = simpy.Environment()
+        self.writer = writer
+        self.full = writer is not None and writer.detail == "full"
+        self.per_epoch = per_epoch = train_samples / train.minibatch
+        self.target = math.ceil(train.epochs * per_epoch - 1e-9)
+        if max_gradients is not None:
+            self.target = min(self.target, max_gradients)
+        self.max_updates = max_updates
+        self.max_seconds = math.inf if max_seconds is None else max_seconds
+        compute_seq, update_seq = seq.spawn(2)
+        self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
+        shard_bytes = model_bytes / S
+        self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
+                           cluster.fan_in)
+        schedule = LrSchedule(base=train.lr, steps=train.lr_steps, gamma=train.lr_gamma, gradients_per_epoch=per_epoch)
+        cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
+        self.shards = [Shard(s, ParameterServer(protocol, schedule), cost,
+                             Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv))
+                       for s, q in enumerate(update_seq.spawn(S))]
+        self.overlap = protocol.architecture == "adv*"
+        self.bounded = protocol.max_staleness is not None
+        # per-learner state, O(1) each
+        self.pulled = [[-1] * lam for _ in range(S)]   # version each learner computes on, per shard
+        self.incoming = [[-1] * lam for _ in range(S)] if self.overlap else self.pulled
+        self.pieces = [S] * lam                        # shard weights still to arrive for the current pull
+        self.ready = [0.0] * lam                       # when the last of them arrives
+        self.t_pull = [0.0] * lam
+        self.fresh_at: list[float | None] = [None] * lam  # adv*: weights decided, adopted at a compute start
+        self.pulling = [True] * lam                    # adv*: pull thread busy
+        self.waiting = [True] * lam                    # adv*: compute thread waits for weights
+        self.pulled_at = [0.0] * lam                   # adv*: when the weights in use were asked for
+        self.compute_seconds = 0.0
+        self.holds = 0
+        self.stopped, self.stopped_by, self.t_end = False, None, 0.0
+        self.done = self.env.event()
+        self._bar = tqdm(total=self.target, unit="grad", disable=not progress, dynamic_ncols=True)
+        self._tick = max(1, self.target // 200)
+        self._next_tick = self._tick
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Simulate until the first stopping rule (epochs, updates, seconds) fires."""
+        first = self.net.request_delay
+        for s in range(self.S):
+            self._at(first, (s, [(l, None, None, True) for l in range(self.lam)], first), self._arrive)
+        if self.max_seconds < math.inf:
+            self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
+        try:
+            self.env.run(until=self.done)
+        except RuntimeError as e:  # no event left but no stopping rule met
+            raise SimError(f"simulation stalled at t = {self.env.now:g} s with no event left ({e})") from None
+        finally:
+            self._bar.close()
+
+    def _at(self, t: float, value, callback) -> None:
+        Timeout(self.env, max(0.0, t - self.env.now), value).callbacks.append(callback)
+
+    def _stop(self, t: float, why: str) -> None:
+        if not self.stopped:
+            self.stopped, self.stopped_by, self.t_end = True, why, t
+            self.done.succeed()
+
+    # --- server side --------------------------------------------------------------------
+
+    def _arrive(self, event) -> None:
+        """Messages reach a shard at `t`: the protocol decides, the shard's clock times the decisions."""
+        if self.stopped:
+            return
+        s, items, t = event.value
+        shard = self.shards[s]
+        if shard.free > t:
+            t = shard.free
+        ps = shard.ps
+        for l, j, handle, pull in items:
+            if j is not None:
+                for d in ps.push(l, j, handle):
+                    t = self._decided(shard, d, t)
+            if pull:
+                for d in ps.pull(l):
+                    t = self._decided(shard, d, t)
+            if self.stopped:
+                return
+        shard.free = t
+
+    def _decided(self, shard: Shard, d, t: float) -> float:
+        kind = type(d)
+        if kind is Send:
+            self._weights(shard.index, d.learner, d.version, t)
+        elif kind is Update:
+            cost = shard.update_cost()
+            shard.busy += cost
+            t += cost
+            self._applied(shard, d, t)
+        else:
+            self.holds += 1
+        return t
+
+    def _applied(self, shard: Shard, update: Update, t: float) -> None:
+        if shard.index == 0 and t > self.max_seconds:
+            self._stop(self.max_seconds, "seconds")
+            return
+        shard.updates += 1
+        shard.gradients += len(update.gradients)
+        shard.sigma_sum += sum(a.staleness for a in update.gradients)
+        if shard.index != 0:
+            return
+        if self.writer is not None:
+            self.writer.update(update, t, [a.gradient for a in update.gradients] if self.full else ())
+        done = shard.ps.gradients_applied
+        if done >= self._next_tick:
+            self._bar.update(min(done, self.target) - self._bar.n)
+            self._next_tick = done + self._tick
+        if done >= self.target:
+            self._stop(t, "epochs")
+        elif self.max_updates is not None and shard.updates >= self.max_updates:
+            self._stop(t, "updates")
+
+    # --- learner side -------------------------------------------------------------------
+
+    def _weights(self, s: int, l: int, version: int, t: float) -> None:
+        """Shard s sends `version` to learner l at t; once every shard has, the learner goes on."""
+        arrival = self.net.weights(s, l, version, t)
+        self.incoming[s][l] = version
+        if arrival > self.ready[l]:
+            self.ready[l] = arrival
+        left = self.pieces[l] - 1
+        self.pieces[l] = left
+        if left:
+            return
+        if not self.overlap:
+            self._compute(l, self.ready[l])
+            return
+        self.fresh_at[l], self.pulling[l] = self.ready[l], False
+        if self.waiting[l]:
+            self.waiting[l] = False
+            self._start(l, self.ready[l])
+
+    def _compute(self, l: int, t0: float) -> None:
+        """base/adv: compute from t0, then push (with the next pull riding along)."""
+        c = self.compute(l)
+        self.compute_seconds += c
+        t1 = t0 + c
+        handle = (self.t_pull[l], t0, t1, t1) if self.full else None
+        if self.net.ahead:
+            self._push(l, t1, handle, True)
+        else:
+            self._at(t1, (l, t1, handle), self._computed)
+
+    def _computed(self, event) -> None:
+        if not self.stopped:
+            self._push(*event.value, True)
+
+    def _push(self, l: int, t: float, handle, pull: bool) -> None:
+        if pull:
+            self.t_pull[l], self.pieces[l], self.ready[l] = t, self.S, 0.0
+        for s in range(self.S):
+            sent = self.net.push(l, s, t, (l, self.pulled[s][l], handle, pull))
+            if sent is not None:
+                self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
+
+    # --- adv*: separate compute, push and pull threads ------------------------------------
+
+    def _start(self, l: int, t: float) -> None:
+        """adv*: the compute thread is free at t; adopt arrived weights, keep the pull thread busy, compute."""
+        fresh = self.fresh_at[l]
+        if fresh is not None and fresh <= t:
+            for s in range(self.S):
+                self.pulled[s][l] = self.incoming[s][l]
+            self.fresh_at[l], self.pulled_at[l], fresh = None, self.t_pull[l], None
+        if fresh is None and not self.pulling[l]:
+            self.pulling[l], self.t_pull[l], self.pieces[l], self.ready[l] = True, t, self.S, 0.0
+            arrive = t + self.net.request_delay
+            for s in range(self.S):
+                self._at(arrive, (s, [(l, None, None, True)], arrive), self._arrive)
+        if self.bounded and any(sh.ps.state(l) == HELD for sh in self.shards):
+            self.waiting[l] = True
+            return
+        c = self.compute(l)
+        self.compute_seconds += c
+        self._at(t + c, (l, t, t + c), self._overlap_computed)
+
+    def _overlap_computed(self, event) -> None:
+        """adv*: hand the gradient to the push thread once the previous one has left the link."""
+        if self.stopped:
+            return
+        l, t0, t1 = event.value
+        handoff = max(t1, self.net.up[l].free)
+        self._push(l, handoff, (self.pulled_at[l], t0, t1, handoff) if self.full else None, False)
+        self._start(l, handoff)

@@ -1,0 +1,37 @@
+"""Learner compute time per minibatch: base time ÷ speed × straggler factor × per-step jitter."""
+from __future__ import annotations
+
+import numpy as np
+
+from .distributions import Stream, factors
+from .errors import SimError
+from .spec import ClusterSpec
+
+
+class ComputeModel:
+    """Draws each learner's fixed speed once, then one jittered time per minibatch."""
+
+    def __init__(self, cluster: ClusterSpec, learners: int, minibatch: int, seq: np.random.SeedSequence):
+        speed_seq, pick_seq, step_seq = seq.spawn(3)
+        base = cluster.minibatch_seconds if cluster.minibatch_seconds is not None else cluster.sample_seconds * minibatch
+        if cluster.speeds:
+            if len(cluster.speeds) != learners:
+                raise SimError(f"cluster.speeds has {len(cluster.speeds)} entries: allowed one per learner ({learners})")
+            speeds = np.asarray(cluster.speeds, dtype=float)
+        else:
+            speeds = factors(np.random.default_rng(speed_seq), cluster.speed_dist, cluster.speed_cv, learners)
+        k = round(cluster.straggler_fraction * learners)
+        picked = np.random.default_rng(pick_seq).choice(learners, size=k, replace=False) if k else np.empty(0, int)
+        self.stragglers: list[int] = sorted(int(l) for l in picked)
+        slow = np.ones(learners)
+        slow[picked] = cluster.straggler_slowdown
+        self.times: list[float] = (base / speeds * slow).tolist()
+        step = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
+                      cluster.straggler_prob, cluster.straggler_slowdown)
+        self._step = None if step.constant else step
+
+    def __call__(self, learner: int) -> float:
+        """Seconds for the learner's next minibatch."""
+        if self._step is None:
+            return self.times[learner]
+        return self.times[learner] * self._step()

@@ -1,0 +1,52 @@
+"""Random factors with mean 1 (see sim/spec.py for the four distributions) and a cheap stream of them.
+
+Draws come in numpy blocks so the hot path pays a list index per value, not a
+numpy call; a stream is consumed in event order, which is deterministic, so
+the same seed and config give the same run.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+NORMAL_FLOOR = 0.01  # normal draws are clipped here so times stay positive
+BLOCK = 4096
+
+
+def factors(rng: np.random.Generator, dist: str, cv: float, size: int) -> np.ndarray:
+    """`size` independent factors of mean 1 and coefficient of variation `cv`."""
+    if dist == "constant":
+        return np.ones(size)
+    if dist == "normal":
+        return np.maximum(1.0 + cv * rng.standard_normal(size), NORMAL_FLOOR)
+    if dist == "lognormal":
+        s = math.sqrt(math.log1p(cv * cv))
+        return np.exp(s * rng.standard_normal(size) - s * s / 2)
+    if dist == "exponential":
+        return (1.0 - cv) + cv * rng.standard_exponential(size)
+    raise ValueError(f"unknown distribution {dist!r}")
+
+
+class Stream:
+    """Factors drawn one at a time: `dist`/`cv` jitter, times `slowdown` with probability `prob`."""
+
+    def __init__(self, rng: np.random.Generator, dist: str, cv: float, prob: float = 0.0, slowdown: float = 1.0):
+        self._rng, self._dist, self._cv, self._prob, self._slowdown = rng, dist, cv, prob, slowdown
+        self._buf: list[float] = []
+        self._i = 0
+
+    @property
+    def constant(self) -> bool:
+        """True when every factor is 1 (callers may skip drawing)."""
+        return self._dist == "constant" and (self._prob == 0.0 or self._slowdown == 1.0)
+
+    def __call__(self) -> float:
+        i = self._i
+        if i == len(self._buf):
+            f = factors(self._rng, self._dist, self._cv, BLOCK)
+            if self._prob > 0.0:
+                f = np.where(self._rng.random(BLOCK) < self._prob, f * self._slowdown, f)
+            self._buf, i = f.tolist(), 0
+        self._i = i + 1
+        return self._buf[i]

@@ -1,0 +1,152 @@
+"""Links, NICs and the optional aggregation tree, computed analytically (no events).
+
+Sharing model: **FIFO serialisation**. Every NIC direction (in, out) carries one
+message at a time, in the order the messages were handed to the network. A
+message from NIC a to NIC b starts when both are free, occupies both for
+bytes ÷ min(rate_a, rate_b), and is delivered `latency` after its last byte:
+
+    start = max(t_send, a.free, b.free);  a.free = b.free = start + bytes/rate;
+    delivered = a.free + latency
+
+Alone on a link a message thus takes latency + bytes/bandwidth exactly; k
+messages handed at once to one NIC are delivered after latency + i·bytes/rate,
+i = 1..k (fair sharing would deliver all at latency + k·bytes/rate). Infinite
+NICs (bandwidth left out) are never busy. Pull requests are tiny: they cost
+latency per hop, never queue, and ride along with the push they follow.
+
+Tree (adv, adv*, `fan_in` = k): learners are the leaves, ⌈λ/k⌉ aggregators
+above them, ⌈λ/k²⌉ above those, until at most k nodes talk to each shard.
+Aggregators have the learners' link bandwidth. Going up, a gradient that
+reaches an aggregator before its previous message to that shard has started
+is summed into it (same size, no extra transfer); going down, an aggregator
+that already holds (or is receiving) the requested version of a shard forwards
+that copy instead of asking its parent again.
+"""
+from __future__ import annotations
+
+import math
+
+
+class Nic:
+    """One direction of a network interface: its rate, when it is next free, how long it was busy."""
+
+    __slots__ = ("rate", "free", "busy")
+
+    def __init__(self, rate: float | None):
+        self.rate = math.inf if rate is None else float(rate)
+        self.free = 0.0
+        self.busy = 0.0
+
+
+def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float, float]:
+    """Send `nbytes` from `a` to `b`, handed over at `t`: (start, delivery) under FIFO serialisation."""
+    rate = a.rate if a.rate < b.rate else b.rate
+    if rate == math.inf:
+        return t, t + latency
+    start = max(t, a.free, b.free)
+    d = nbytes / rate
+    end = start + d
+    for nic in (a, b):
+        if nic.rate != math.inf:
+            nic.free = end
+            nic.busy += d
+    return start, end + latency
+
+
+class Aggregator:
+    """A tree node: its NIC, its parent (None: talks to the shards), and per-shard pending/cached state."""
+
+    __slots__ = ("nic_in", "nic_out", "parent", "pending", "cache")
+
+    def __init__(self, bandwidth: float | None, shards: int):
+        self.nic_in, self.nic_out = Nic(bandwidth), Nic(bandwidth)
+        self.parent: Aggregator | None = None
+        self.pending: list[tuple[float, list] | None] = [None] * shards   # (start, message list) going up
+        self.cache: list[tuple[int, float] | None] = [None] * shards      # (version, arrival) coming down
+
+
+def build_tree(learners: int, fan_in: int, bandwidth: float | None, shards: int) -> list[Aggregator]:
+    """The leaf aggregator of every learner ([] when λ ≤ k: learners talk to the shards)."""
+    leaves: list[Aggregator] = []
+    level: list[Aggregator] | None = None
+    width = learners
+    while width > fan_in:
+        width = -(-width // fan_in)
+        nodes = [Aggregator(bandwidth, shards) for _ in range(width)]
+        if level is None:
+            leaves = [nodes[l // fan_in] for l in range(learners)]
+        else:
+            for i, child in enumerate(level):
+                child.parent = nodes[i // fan_in]
+        level = nodes
+    return leaves
+
+
+class Network:
+    """Every message's timing: learner links, one NIC pair per shard, and the optional tree."""
+
+    def __init__(self, learners: int, shards: int, shard_bytes: float, latency: float, bandwidth: float | None,
+                 server_bandwidth: float | None, fan_in: int | None):
+        self.shard_bytes, self.latency = shard_bytes, latency
+        if bandwidth is None:
+            shared = Nic(None)  # infinite NICs keep no state, so one object serves every learner
+            self.up = self.down = [shared] * learners
+        else:
+            self.up = [Nic(bandwidth) for _ in range(learners)]
+            self.down = [Nic(bandwidth) for _ in range(learners)]
+        self.shard_in = [Nic(server_bandwidth) for _ in range(shards)]
+        self.shard_out = [Nic(server_bandwidth) for _ in range(shards)]
+        self.leaf = build_tree(learners, fan_in, bandwidth, shards) if fan_in else []
+        depth, node = 0, self.leaf[0] if self.leaf else None
+        while node is not None:
+            depth, node = depth + 1, node.parent
+        self.request_delay = latency * (depth + 1)
+        # A push may be timed ahead (when its compute starts) only if nothing it crosses is shared.
+        self.ahead = not self.leaf and server_bandwidth is None
+
+    def push(self, learner: int, shard: int, t: float, item) -> tuple[float, list] | None:
+        """Hand `item` (a gradient for `shard`) to the network at `t`: (delivery, new message) or
+        None when it was summed into a message already on its way."""
+        b, lat = self.shard_bytes, self.latency
+        if not self.leaf:
+            return hop(t, b, self.up[learner], self.shard_in[shard], lat)[1], [item]
+        agg = self.leaf[learner]
+        t = hop(t, b, self.up[learner], agg.nic_in, lat)[1]
+        started: list[tuple[Aggregator, float]] = []
+        message = None
+        while agg is not None:
+            pending = agg.pending[shard]
+            if pending is not None and t < pending[0]:
+                message = pending[1]
+                message.append(item)
+                break
+            start, t = hop(t, b, agg.nic_out, agg.parent.nic_in if agg.parent else self.shard_in[shard], lat)
+            started.append((agg, start))
+            agg = agg.parent
+        new = message is None
+        if new:
+            message = [item]
+        for node, start in started:
+            node.pending[shard] = (start, message)
+        return (t, message) if new else None
+
+    def weights(self, shard: int, learner: int, version: int, t: float) -> float:
+        """Delivery time at `learner` of `shard`'s weights of `version`, sent at `t`."""
+        if not self.leaf:
+            return hop(t, self.shard_bytes, self.shard_out[shard], self.down[learner], self.latency)[1]
+        agg = self.leaf[learner]
+        return hop(self._fetch(agg, shard, version, t), self.shard_bytes, agg.nic_out, self.down[learner],
+                   self.latency)[1]
+
+    def _fetch(self, agg: Aggregator, shard: int, version: int, t: float) -> float:
+        """When `agg` holds `version` of `shard`: from its cache, else fetched through its parents."""
+        cached = agg.cache[shard]
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        if agg.parent is None:
+            src_t, src = t, self.shard_out[shard]
+        else:
+            src_t, src = self._fetch(agg.parent, shard, version, t), agg.parent.nic_out
+        arrival = hop(src_t, self.shard_bytes, src, agg.nic_in, self.latency)[1]
+        agg.cache[shard] = (version, arrival)
+        return arrival

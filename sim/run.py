@@ -1,0 +1,82 @@
+"""`simulate()`: check the settings, run the cluster model, write the trace directory and run.json."""
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+from protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
+
+from .cluster import Cluster
+from .errors import SimError
+from .spec import ClusterSpec, SimSpec
+from .summary import summarize
+
+BASELINE_GRADIENTS = 2000  # λ = 1 is sequential: its rate settles within a few thousand gradients
+
+
+def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec,
+           train_samples: int, model_bytes: int) -> None:
+    """Raise SimError naming the first setting the simulator cannot run."""
+    for section, spec in (("protocol", protocol), ("train", train), ("cluster", cluster), ("sim", sim)):
+        bad = spec.invalid()
+        if bad is not None:
+            raise SimError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+    if cluster.fan_in is not None and protocol.architecture == "base":
+        raise SimError(f"cluster.fan_in = {cluster.fan_in}: allowed only with protocol.architecture 'adv' or 'adv*'")
+    if protocol.architecture == "adv*" and protocol.name == "hardsync":
+        raise SimError("protocol.architecture = 'adv*': allowed with softsync or async only (adv* computes on "
+                       "weights it already pushed a gradient for, which hardsync's barrier forbids)")
+    if train_samples < 1:
+        raise SimError(f"train_samples = {train_samples}: allowed >= 1 (the data set is empty)")
+    if model_bytes < 1:
+        raise SimError(f"model_bytes = {model_bytes}: allowed >= 1")
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version(), "numpy": np.__version__, "simpy": simpy.__version__}
+    try:
+        out["rudra"] = importlib.metadata.version("rudra")
+    except importlib.metadata.PackageNotFoundError:
+        out["rudra"] = None
+    return out
+
+
+def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, train_samples: int,
+                   model_bytes: int, seq: np.random.SeedSequence) -> float:
+    """Gradients/s of one learner of average speed on the same cluster and architecture."""
+    one = ProtocolSpec(name="async", learners=1, lr_policy=protocol.lr_policy, architecture=protocol.architecture,
+                       shards=protocol.shards)
+    alone = dataclasses.replace(cluster, speeds=(), speed_dist="constant", speed_cv=0.0, straggler_fraction=0.0)
+    c = Cluster(one, train, alone, train_samples=train_samples, model_bytes=model_bytes, seq=seq, writer=None,
+                max_gradients=BASELINE_GRADIENTS)
+    c.run()
+    return c.shards[0].gradients / c.t_end if c.t_end > 0 else 0.0
+
+
+def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec, *, train_samples: int,
+             model_bytes: int, seed: int, out: Path, config: dict, progress: bool) -> dict:
+    """Simulate one experiment into the trace directory `out`; return the summary (also in run.json)."""
+    model_bytes = cluster.model_bytes if cluster.model_bytes is not None else model_bytes
+    _check(protocol, train, cluster, sim, train_samples, model_bytes)
+    wall = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*SCHEMA, "run.json"):  # a previous run's files must not survive into this one
+        (out / name).unlink(missing_ok=True)
+    main_seq, baseline_seq = np.random.SeedSequence(seed).spawn(2)
+    with TraceWriter(out, detail=sim.trace) as writer:
+        c = Cluster(protocol, train, cluster, train_samples=train_samples, model_bytes=model_bytes, seq=main_seq,
+                    writer=writer, max_updates=sim.max_updates, max_seconds=sim.max_seconds, progress=progress)
+        c.run()
+    baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq)
+                if sim.speedup else None)
+    summary = summarize(c, baseline)
+    write_run_json(out, {"config": config, "seed": seed, "kind": "sim", "versions": _versions(), "summary": summary,
+                         "wall_seconds": time.perf_counter() - wall})
+    return summary
