@@ -17,7 +17,7 @@ _EXPORTS = {
     "flatten_parameters": "models.flat", "flat_grad": "models.flat",
     "parameter_count": "models.flat", "parameter_bytes": "models.flat",
     "Dataset": "models.dataset", "load_dataset": "models.dataset",
-    "evaluate": "models.evaluate",
+    "evaluate": "models.metrics",
 }
 __all__ = sorted(_EXPORTS)
 
