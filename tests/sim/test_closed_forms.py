@@ -1,0 +1,58 @@
+"""Closed forms a user can check by hand: no network, constant compute time T unless stated."""
+import pytest
+
+T = 0.01
+
+
+def test_hardsync_one_update_per_T_and_zero_staleness(run_sim):
+    """hardsync, λ = 4: every learner computes once per round, so update k lands at k·T; σ ≡ 0."""
+    r = run_sim({"name": "hardsync", "learners": 4}, cluster={"sample_seconds": T}, sim={"max_updates": 20})
+    u = r.csv("updates")
+    assert u.t.tolist() == pytest.approx([k * T for k in range(1, 21)])
+    assert set(u.n_gradients) == {4}
+    assert r.csv("gradients").staleness.eq(0).all() and r.summary["staleness"]["max"] == 0
+
+
+def test_async_rate_is_lambda_over_T_and_round_robin_staleness_is_lambda_minus_one(run_sim):
+    """async, λ = 8, constant T: λ/T gradients/s; after the first round every σ = λ − 1."""
+    r = run_sim({"name": "async", "learners": 8}, cluster={"sample_seconds": T}, samples=800)
+    assert r.summary["gradients_per_second"] == pytest.approx(8 / T)
+    g = r.csv("gradients")
+    assert g.staleness[8:].eq(7).all() and g.staleness[:8].tolist() == list(range(8))
+
+
+@pytest.mark.parametrize("dist", ["normal", "lognormal", "exponential"])
+def test_async_with_jitter_keeps_mean_staleness_at_lambda_minus_one(run_sim, dist):
+    """Any jitter: ⟨σ⟩ within 5% of λ − 1 (each gradient sees the other λ − 1 learners' pushes on average)."""
+    r = run_sim({"name": "async", "learners": 16}, cluster={"sample_seconds": T, "jitter_dist": dist, "jitter_cv": 0.3},
+                sim={"trace": "summary"}, samples=20000)
+    assert r.summary["staleness"]["mean"] == pytest.approx(15, rel=0.05)
+    assert r.summary["gradients_per_second"] == pytest.approx(16 / T, rel=0.05)
+
+
+def test_saturated_server_runs_at_one_update_per_U(run_sim):
+    """Update cost U > T/λ: the server is the bottleneck, throughput 1/U and utilisation 1."""
+    U = 3 * T / 8
+    r = run_sim({"name": "async", "learners": 8}, cluster={"sample_seconds": T, "update_seconds": U},
+                sim={"trace": "summary"}, samples=4000)
+    assert r.summary["updates_per_second"] == pytest.approx(1 / U, rel=1e-3)
+    assert r.summary["server_utilisation"][0] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_update_cost_from_memory_bandwidth(run_sim):
+    """update cost = update_seconds + model bytes / memory_bandwidth, serialised: λ = 1 steps take T + U."""
+    r = run_sim({"learners": 1}, cluster={"sample_seconds": T, "update_seconds": T, "memory_bandwidth": 1e5},
+                sim={"max_updates": 10}, model_bytes=1000)
+    assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([T + T + 0.01] * 9)
+
+
+def test_stopping_rules(run_sim):
+    """Stop after the epochs of [train] (N/μ gradients each), max_updates, or max_seconds, whichever comes first."""
+    epochs = run_sim({"learners": 4}, {"minibatch": 10, "epochs": 2.5}, cluster={"sample_seconds": T / 10}, samples=100)
+    assert (epochs.summary["gradients"], epochs.summary["stopped_by"]) == (25, "epochs")
+    assert epochs.summary["epochs"] == 2.5
+    updates = run_sim({"learners": 4}, cluster={"sample_seconds": T}, sim={"max_updates": 7})
+    assert (updates.summary["updates"], updates.summary["stopped_by"]) == (7, "updates")
+    seconds = run_sim({"learners": 4}, cluster={"sample_seconds": T}, sim={"max_seconds": 0.1})
+    assert seconds.summary["simulated_seconds"] == 0.1 and seconds.summary["stopped_by"] == "seconds"
+    assert seconds.summary["gradients"] == 40 and seconds.csv("updates").t.max() <= 0.1

@@ -1,0 +1,76 @@
+"""The sharing model: FIFO serialisation per NIC direction (sim/network.py), by hand and end to end."""
+import math
+
+import pytest
+
+from sim.network import Network, Nic, hop
+
+L, B, BYTES = 0.003, 1e6, 2000.0
+
+
+def test_one_message_alone_takes_latency_plus_bytes_over_bandwidth():
+    """Alone on a link a message is delivered latency + bytes/bandwidth after it is sent."""
+    a, b = Nic(B), Nic(None)
+    assert hop(1.0, BYTES, a, b, L) == (1.0, 1.0 + BYTES / B + L)
+    assert a.busy == BYTES / B and b.busy == 0.0
+
+
+def test_slower_end_sets_the_rate():
+    """The transfer runs at the slower of the two NICs."""
+    assert hop(0.0, BYTES, Nic(B), Nic(B / 4), 0.0)[1] == 4 * BYTES / B
+
+
+def test_concurrent_transfers_through_one_nic_are_served_first_in_first_out():
+    """k messages handed at once to one NIC arrive at latency + i·bytes/rate, i = 1..k, in hand-over order."""
+    server = Nic(B)
+    deliveries = [hop(0.0, BYTES, Nic(None), server, L)[1] for _ in range(3)]
+    assert deliveries == [pytest.approx(L + i * BYTES / B, rel=1e-12) for i in (1, 2, 3)]
+    assert server.busy == pytest.approx(3 * BYTES / B)
+
+
+def test_infinite_nics_are_never_busy():
+    """Left-out bandwidth: delivery after latency only, and no NIC state changes."""
+    a, b = Nic(None), Nic(None)
+    assert hop(2.0, BYTES, a, b, L) == (2.0, 2.0 + L)
+    assert (a.free, b.free, a.busy, b.busy) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_first_broadcast_end_to_end(run_sim):
+    """Two learners pull at t=0 through one server NIC: weights reach them at 2L + b/B and 2L + 2b/B."""
+    r = run_sim({"name": "hardsync", "learners": 2}, cluster={"latency": L, "server_bandwidth": B, "sample_seconds": 1.0},
+                sim={"max_updates": 1}, model_bytes=int(BYTES))
+    g = r.csv("gradients").sort_values("learner")
+    assert g.t_compute_start.tolist() == [pytest.approx(2 * L + BYTES / B), pytest.approx(2 * L + 2 * BYTES / B)]
+
+
+def test_step_time_of_a_lone_learner(run_sim):
+    """λ = 1, base: between two computes lie one push and one weights message: 2·(L + b/B)."""
+    T = 0.01
+    r = run_sim({"learners": 1}, cluster={"latency": L, "bandwidth": B, "sample_seconds": T}, sim={"max_updates": 5},
+                model_bytes=int(BYTES))
+    g = r.csv("gradients")
+    assert g.t_compute_start[0] == pytest.approx(L + L + BYTES / B)  # request, then weights
+    gaps = g.t_compute_start.to_numpy()[1:] - g.t_compute_end.to_numpy()[:-1]
+    assert gaps == pytest.approx([2 * (L + BYTES / B)] * 4)
+    assert (g.t_compute_end - g.t_compute_start).tolist() == pytest.approx([T] * 5)
+
+
+def test_tree_sums_gradients_that_arrive_while_the_uplink_is_busy():
+    """fan_in 2, λ = 4: a gradient reaching an aggregator before its queued message starts joins that message."""
+    net = Network(4, 1, BYTES, 0.0, None, B, fan_in=2)
+    first = net.push(0, 0, 0.0, "g0")
+    second = net.push(1, 0, 0.0, "g1")                # agg 0's uplink busy until b/B: queued behind g0
+    assert first == (BYTES / B, ["g0"]) and second[0] == pytest.approx(2 * BYTES / B)
+    assert net.push(0, 0, 0.5 * BYTES / B, "g2") is None  # arrives before the queued message starts
+    assert second[1] == ["g1", "g2"]
+    assert net.shard_in[0].busy == pytest.approx(2 * BYTES / B)
+
+
+def test_tree_forwards_a_cached_version_instead_of_fetching_it_again():
+    """Two learners under one aggregator pulling the same version cost the server NIC one transfer."""
+    net = Network(4, 1, BYTES, 0.0, None, B, fan_in=2)
+    assert net.weights(0, 0, 7, 0.0) == net.weights(0, 1, 7, 0.0) == BYTES / B
+    assert net.shard_out[0].busy == pytest.approx(BYTES / B)
+    net.weights(0, 2, 7, 0.0)                          # other aggregator: one more transfer
+    assert net.shard_out[0].busy == pytest.approx(2 * BYTES / B)
+    assert math.isinf(net.up[0].rate)
