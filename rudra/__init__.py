@@ -1,0 +1,1 @@
+"""The front door: experiment config (TOML -> validated dataclasses) and the `rudra` command line."""

@@ -1,0 +1,189 @@
+"""The `rudra` command line: check, simulate, train, demo (and the commands still to come).
+
+Every user-facing failure ends as one line on stderr and exit code 2; the
+layers below raise their own one-line errors and this module is the only
+place that turns them into an exit.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
+
+LATER = {
+    "sweep": "run one config over a grid of settings",
+    "compare": "compare a simulated run with a real one",
+    "plot": "draw accuracy/runtime tradeoff curves from run directories",
+    "calibrate": "measure compute and network costs here to fill [cluster]",
+}
+
+
+def _version() -> str:
+    try:
+        return version("rudra")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def progress_wanted() -> bool:
+    """Progress bars on a terminal only, never in CI logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def run_dir(exp, kind: str, out: str | None) -> Path:
+    """Where this run writes: --out, else <experiment.out>/<name>/<kind>."""
+    return Path(out) if out else Path(exp.experiment.out) / exp.experiment.name / kind
+
+
+def print_summary(title: str, summary: dict, out: Path) -> None:
+    """Summary dict as aligned `key: value` lines (nested dicts flattened with dots)."""
+    print(f"{title} -> {out}")
+    flat: dict[str, object] = {}
+
+    def walk(prefix: str, d: dict) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict) and k != "staleness_histogram":
+                walk(f"{prefix}{k}.", v)
+            else:
+                flat[prefix + k] = v
+
+    walk("", summary)
+    width = max(map(len, flat), default=0)
+    for k, v in flat.items():
+        text = f"{v:.6g}" if isinstance(v, float) else str(v)
+        print(f"  {k:<{width}}  {text}")
+
+
+# --- commands -----------------------------------------------------------------
+
+def cmd_check(args) -> int:
+    if args.defaults:
+        print(describe())
+        return 0
+    if not args.file:
+        raise ConfigError("check: give an experiment FILE, or --defaults to list every setting")
+    print(to_toml(load(args.file, args.set)), end="")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from models.size import data_shape, spec_parameter_bytes, train_samples
+    from sim import simulate
+
+    exp = load(args.file, args.set)
+    shape, classes = data_shape(exp.data)
+    model_bytes = exp.cluster.model_bytes or spec_parameter_bytes(exp.model, shape, classes)
+    out = run_dir(exp, "sim", args.out)
+    summary = simulate(exp.protocol, exp.train, exp.cluster, exp.sim, train_samples=train_samples(exp.data),
+                       model_bytes=model_bytes, seed=exp.experiment.seed, out=out, config=to_dict(exp),
+                       progress=progress_wanted())
+    print_summary(f"simulated {exp.experiment.name}", summary, out)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from protocol.trace import read_run_json
+    from runtime import train
+
+    if args.resume:
+        out = Path(args.resume)
+        if not (out / "run.json").is_file():
+            raise ConfigError(f"--resume {out}: no run.json there; expected a run directory of `rudra train`")
+        exp = parse(read_run_json(out)["config"], f"{out}/run.json")
+    else:
+        exp = load(args.file, args.set)
+        out = run_dir(exp, "train", args.out)
+        if (out / "run.json").exists() and not args.force:
+            raise ConfigError(f"{out} holds a run already: allowed --resume {out}, --force to overwrite, or --out")
+    summary = train(exp.protocol, exp.train, exp.model, exp.data, exp.runtime, seed=exp.experiment.seed, out=out,
+                    config=to_dict(exp), progress=progress_wanted(), resume=bool(args.resume))
+    if summary is not None:  # under torchrun only one process reports
+        print_summary(f"trained {exp.experiment.name}", summary, out)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from rudra.demo import demo
+    return demo(Path(args.out), progress_wanted())
+
+
+def cmd_later(args) -> int:
+    raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
+
+
+# --- parser -------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rudra", description="Parameter-server SGD: simulate a cluster, train for real, "
+                                "compare. One TOML experiment file drives every command.")
+    p.add_argument("--version", action="version", version=f"rudra {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_file(name: str, text: str, optional: bool = False) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=text, description=text)
+        c.add_argument("file", nargs="?" if optional else None, metavar="FILE", help="experiment TOML file")
+        c.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override one setting (repeatable), e.g. --set protocol.learners=8")
+        return c
+
+    c = with_file("check", "validate FILE and print the resolved config (defaults filled in) as TOML", True)
+    c.add_argument("--defaults", action="store_true", help="list every section and setting with its default")
+    c.set_defaults(run=cmd_check)
+
+    c = with_file("simulate", "predict runtime, throughput and staleness of FILE's cluster (SimPy)")
+    c.add_argument("--out", help="run directory (default <experiment.out>/<name>/sim)")
+    c.set_defaults(run=cmd_simulate)
+
+    c = with_file("train", "train for real with FILE's protocol on torch.distributed (local, or under torchrun)", True)
+    c.add_argument("--out", help="run directory (default <experiment.out>/<name>/train)")
+    c.add_argument("--resume", metavar="RUNDIR", help="continue the run in RUNDIR from its last checkpoint")
+    c.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    c.set_defaults(run=cmd_train)
+
+    c = sub.add_parser("demo", help="simulate and train the shipped demo experiment, end to end")
+    c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
+    c.set_defaults(run=cmd_demo)
+
+    for name, text in LATER.items():
+        c = sub.add_parser(name, help=f"{text} (not yet available)")
+        c.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        c.set_defaults(run=cmd_later)
+    return p
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The one-line error types of every layer, which end a command with exit 2."""
+    from analysis import TraceError
+    from models.errors import DatasetError
+    from protocol import ProtocolError
+    errors: list[type[Exception]] = [ConfigError, DatasetError, TraceError, ProtocolError]
+    for module, name in (("sim", "SimError"), ("runtime", "LaunchError")):
+        mod = sys.modules.get(module)
+        if mod is not None and hasattr(mod, name):
+            errors.append(getattr(mod, name))
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train" and not (args.file or args.resume):
+        print("rudra: train needs an experiment FILE or --resume RUNDIR", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("rudra: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if isinstance(e, user_errors()):
+            print(f"rudra: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

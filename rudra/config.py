@@ -1,0 +1,233 @@
+"""Experiment config: one TOML file → frozen dataclasses, every field validated on load.
+
+Each section is a dataclass owned by the layer that reads it; this module
+checks every field generically from its type and metadata (choices, min, max,
+gt, each), then the section's own `invalid()`, then the rules that span
+sections. Any problem is a ConfigError with one line naming the field, the
+value and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from models.spec import DataSpec, ModelSpec
+from protocol.spec import ProtocolSpec, TrainSpec
+from runtime.spec import RuntimeSpec
+from sim.spec import ClusterSpec, SimSpec
+
+
+class ConfigError(Exception):
+    """A config problem, as one line: `<where>: <section>.<field> = <value>: allowed <what>`."""
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """Names the experiment, seeds it, and says where its runs go."""
+
+    name: str = field(default="experiment", metadata={"doc": "experiment name; runs go to <out>/<name>/<sim|train>"})
+    seed: int = field(default=0, metadata={"min": 0, "doc": "seed for every random stream (same seed ⇒ same run)"})
+    out: str = field(default="runs", metadata={"doc": "parent folder of run directories"})
+
+    def invalid(self) -> tuple[str, object, str] | None:
+        if not self.name or "/" in self.name:
+            return "name", self.name, "a non-empty name without '/'"
+        return None
+
+
+SECTIONS: dict[str, type] = {
+    "experiment": ExperimentSpec, "protocol": ProtocolSpec, "train": TrainSpec, "model": ModelSpec,
+    "data": DataSpec, "cluster": ClusterSpec, "sim": SimSpec, "runtime": RuntimeSpec,
+}
+IMAGE_MODELS = ("small_cnn", "cifar10_full", "alexnet_style")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole validated experiment: one spec per TOML section."""
+
+    experiment: ExperimentSpec = ExperimentSpec()
+    protocol: ProtocolSpec = ProtocolSpec()
+    train: TrainSpec = TrainSpec()
+    model: ModelSpec = ModelSpec()
+    data: DataSpec = DataSpec()
+    cluster: ClusterSpec = ClusterSpec()
+    sim: SimSpec = SimSpec()
+    runtime: RuntimeSpec = RuntimeSpec()
+
+
+# --- reading ------------------------------------------------------------------
+
+def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
+    """Read, override (`section.key=value`) and validate a TOML experiment file."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; expected an experiment TOML file (see examples/)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read it ({e.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    for item in overrides:
+        apply_override(doc, item)
+    return parse(doc, str(path))
+
+
+def apply_override(doc: dict, item: str) -> None:
+    """Set `section.key=value` in a parsed TOML document; value is TOML (bare words are strings)."""
+    key, eq, value = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not (eq and dot and section and name):
+        raise ConfigError(f"--set {item!r}: allowed the form section.key=value, e.g. protocol.learners=8")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    target = doc.setdefault(section, {})
+    if not isinstance(target, dict):
+        raise ConfigError(f"--set {item!r}: [{section}] is not a section")
+    target[name] = parsed
+
+
+def parse(doc: dict, where: str = "config") -> Experiment:
+    """Validate a parsed TOML document into an Experiment (ConfigError on the first problem)."""
+    unknown = [k for k in doc if k not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"{where}: [{unknown[0]}] is not a section: allowed {', '.join(SECTIONS)}")
+    specs = {}
+    for section, cls in SECTIONS.items():
+        table = doc.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {section} = {table!r}: allowed a [{section}] table")
+        specs[section] = _section(cls, section, table, where)
+    exp = Experiment(**specs)
+    bad = _cross_section(exp)
+    if bad is not None:
+        raise ConfigError(f"{where}: {bad[0]} = {_show(bad[1])}: allowed {bad[2]}")
+    return exp
+
+
+def _section(cls: type, section: str, table: dict, where: str):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        f = fields.get(key)
+        if f is None:
+            raise ConfigError(f"{where}: {section}.{key} is not a setting: allowed {', '.join(fields)}")
+        problem, value = _check(value, hints[key], f.metadata)
+        if problem:
+            raise ConfigError(f"{where}: {section}.{key} = {_show(table[key])}: allowed {problem}")
+        values[key] = value
+    spec = cls(**values)
+    bad = spec.invalid()
+    if bad is not None:
+        raise ConfigError(f"{where}: {section}.{bad[0]} = {_show(bad[1])}: allowed {bad[2]}")
+    return spec
+
+
+def _check(value, hint, meta: dict) -> tuple[str | None, object]:
+    """(what is allowed, or None if fine; the value converted to the field's type)."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) and type(None) in args:
+        hint = next(a for a in args if a is not type(None))
+        args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list):
+            return f"a list of {args[0].__name__}", value
+        items = []
+        for v in value:
+            problem, v = _check(v, args[0], meta.get("each", {}))
+            if problem:
+                return f"a list whose items are {problem}", value
+            items.append(v)
+        return None, tuple(items)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not hint or (hint is float and not math.isfinite(value)):
+        return f"a{'n' if hint is int else ''} {_TYPE_NAMES[hint]}" + _limits(meta), value
+    if "choices" in meta and value not in meta["choices"]:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"]), value
+    if ("min" in meta and value < meta["min"]) or ("max" in meta and value > meta["max"]) or \
+            ("gt" in meta and value <= meta["gt"]):
+        return _TYPE_NAMES[hint] + _limits(meta), value
+    return None, value
+
+
+_TYPE_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean (true or false)"}
+
+
+def _limits(meta: dict) -> str:
+    parts = []
+    if "gt" in meta:
+        parts.append(f"> {meta['gt']}")
+    if "min" in meta:
+        parts.append(f">= {meta['min']}")
+    if "max" in meta:
+        parts.append(f"<= {meta['max']}")
+    if "choices" in meta:
+        parts.append("one of " + ", ".join(repr(c) for c in meta["choices"]))
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _show(value) -> str:
+    return repr(value) if not isinstance(value, tuple) else repr(list(value))
+
+
+def _cross_section(exp: Experiment) -> tuple[str, object, str] | None:
+    """Rules that span sections: (dotted field, value, allowed) for the first one broken."""
+    lam = exp.protocol.learners
+    if exp.cluster.speeds and len(exp.cluster.speeds) != lam:
+        return "cluster.speeds", exp.cluster.speeds, f"one speed per learner ({lam} values) or left out"
+    if exp.model.name in IMAGE_MODELS and not exp.data.image:
+        return "model.name", exp.model.name, f"a model for flat inputs (mlp) with data.shape {exp.data.shape!r}"
+    rt = exp.runtime
+    if rt.server_ranks and len(rt.server_ranks) != exp.protocol.shards:
+        return "runtime.server_ranks", rt.server_ranks, f"one rank per shard ({exp.protocol.shards}) or left out"
+    if rt.fault is not None and rt.fault.startswith("learner") and rt.fault_target >= lam:
+        return "runtime.fault_target", rt.fault_target, f"a learner index below learners ({lam})"
+    if rt.fault == "server-exit" and rt.fault_target >= exp.protocol.shards:
+        return "runtime.fault_target", rt.fault_target, f"a shard index below shards ({exp.protocol.shards})"
+    if exp.model.name == "alexnet_style" and exp.data.name in ("digits",):
+        return "model.name", exp.model.name, "image data of at least 64×64 pixels (not digits' 8×8)"
+    return None
+
+
+# --- writing ------------------------------------------------------------------
+
+def to_dict(exp: Experiment) -> dict:
+    """The resolved config as plain TOML-able data (None fields left out, tuples as lists)."""
+    out = {}
+    for section in SECTIONS:
+        spec = getattr(exp, section)
+        out[section] = {f.name: list(v) if isinstance(v, tuple) else v
+                        for f in dataclasses.fields(spec) if (v := getattr(spec, f.name)) is not None}
+    return out
+
+
+def to_toml(exp: Experiment) -> str:
+    """The resolved config as TOML text; parse(tomllib.loads(text)) gives `exp` back."""
+    return tomli_w.dumps(to_dict(exp))
+
+
+def describe() -> str:
+    """Every section and setting with its default and one-line doc, as commented TOML."""
+    lines = []
+    for section, cls in SECTIONS.items():
+        lines.append(f"[{section}]  # {(cls.__doc__ or '').strip().splitlines()[0]}")
+        for f in dataclasses.fields(cls):
+            default = f.default
+            value = "(left out)" if default is None else tomli_w.dumps({"v": list(default) if isinstance(
+                default, tuple) else default})[4:].strip()
+            allowed = _limits(f.metadata).strip()
+            lines.append(f"# {f.name} = {value}    {f.metadata.get('doc', '')}" + (f"  [{allowed}]" if allowed else ""))
+        lines.append("")
+    return "\n".join(lines)
