@@ -102,8 +102,7 @@ class ParameterServer:
         self._hardsync = spec.name == "hardsync"
         self._softness = spec.softness
         self._policy = make_policy(spec.lr_policy, self._softness)
-        # Under hardsync the barrier orders every pull after the update, so adv* overlaps nothing.
-        self._overlap = spec.architecture == "adv*" and not self._hardsync
+        self._overlap = spec.architecture == "adv*"
         self._table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
         self._bound = spec.max_staleness
         self._learners: dict[int, _Learner] = {l: _Learner() for l in range(spec.learners)}

@@ -41,6 +41,9 @@ class ProtocolSpec:
             return "n", self.n, f"1 <= n <= learners ({self.learners})"
         if self.max_staleness is not None and self.name == "hardsync":
             return "max_staleness", self.max_staleness, "only softsync and async take max_staleness (hardsync has none)"
+        if self.architecture == "adv*" and self.name == "hardsync":
+            return "architecture", self.architecture, ("'base' or 'adv' with hardsync (its barrier leaves adv* "
+                                                       "nothing to overlap); adv* takes softsync or async")
         if self.shards > 1 and self.architecture == "base":
             return "shards", self.shards, "1 with architecture 'base'; use 'adv' or 'adv*' for shards"
         return None

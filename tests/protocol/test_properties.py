@@ -8,7 +8,8 @@ from protocol import (COMPUTING, HELD, IDLE, Hold, ParameterServer, ProtocolSpec
 specs = st.builds(
     lambda name, learners, n_frac, policy, bound, arch: ProtocolSpec(
         name=name, learners=learners, n=max(1, round(n_frac * learners)) if name == "softsync" else None,
-        lr_policy=policy, max_staleness=bound if name != "hardsync" else None, architecture=arch),
+        lr_policy=policy, max_staleness=bound if name != "hardsync" else None,
+        architecture="base" if name == "hardsync" else arch),
     st.sampled_from(["hardsync", "softsync", "async"]), st.integers(1, 12), st.floats(0, 1),
     st.sampled_from(["constant", "mean-staleness", "per-gradient"]), st.none() | st.integers(1, 6),
     st.sampled_from(["base", "adv*"]))
@@ -17,7 +18,7 @@ specs = st.builds(
 def play(spec, choices, tmp_path=None):
     """Drive the server with learner choices from hypothesis; return (server, pushed handles, decisions)."""
     server = ParameterServer(spec)
-    overlap = spec.architecture == "adv*" and spec.name != "hardsync"  # the barrier leaves nothing to overlap
+    overlap = spec.architecture == "adv*"
     sent: dict[int, int] = {}
     pushed, decisions = {}, []
     writer = TraceWriter(tmp_path, detail="full") if tmp_path else None

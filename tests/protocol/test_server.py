@@ -52,9 +52,8 @@ def test_hardsync_scales_average_the_gradients():
     assert [a.scale for a in c.updates[0].gradients] == [0.25] * 4
 
 
-def test_hardsync_adv_star_still_waits_at_the_barrier():
-    """Under hardsync, adv* overlaps nothing: a second gradient in one round is a push without a pull."""
-    c = Cluster(name="hardsync", learners=2, architecture="adv*")
+def test_hardsync_second_push_in_a_round_is_a_push_without_a_pull():
+    c = Cluster(name="hardsync", learners=2)
     c.start()
     c.push(0)
     before = snapshot(c.server)
@@ -288,3 +287,5 @@ def test_overlap_lets_pull_and_push_interleave():
 def test_invalid_spec_is_refused_by_the_machine():
     with pytest.raises(ValueError, match="protocol.n"):
         ParameterServer(ProtocolSpec(name="softsync", learners=3, n=4))
+    with pytest.raises(ValueError, match="protocol.architecture"):
+        ParameterServer(ProtocolSpec(name="hardsync", learners=3, architecture="adv*"))

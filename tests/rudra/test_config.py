@@ -52,6 +52,7 @@ BAD = [  # (TOML, field the message must name)
     ("[protocol]\nmax_staleness = 0", "protocol.max_staleness"),
     ('[protocol]\narchitecture = "adv2"', "protocol.architecture"),
     ('[protocol]\nshards = 2', "protocol.shards"),
+    ('[protocol]\nname = "hardsync"\narchitecture = "adv*"', "protocol.architecture"),
     ('[protocol]\narchitecture = "adv"\nshards = 0', "protocol.shards"),
     ("[train]\nminibatch = 0", "train.minibatch"),
     ("[train]\nlr = -0.1", "train.lr"),
