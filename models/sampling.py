@@ -23,7 +23,10 @@ def gradients_per_epoch(n_samples: int, minibatch: int) -> float:
 
 
 class LearnerStream:
-    """The minibatch index stream of learner `learner` of `learners`; deterministic per seed."""
+    """The minibatch index stream of learner `learner` of `learners`; deterministic per seed.
+
+    `pool` holds the sample indices this learner draws from (all of them, or its shard).
+    """
 
     def __init__(self, n_samples: int, learner: int, learners: int, minibatch: int, seed: int,
                  mode: str = "whole", passes: int = 0, offset: int = 0):
