@@ -1,12 +1,13 @@
 """Sizes without torch: parameter counts and data shapes straight from the specs.
 
-The simulator needs message sizes (parameter_bytes) but must not import torch
-unless it runs numerics; these formulas mirror the nets in this package and
-tests/models/test_size.py checks them against the real torch modules.
+The simulator needs message sizes (spec_parameter_bytes) but must not import
+torch unless it runs numerics; these formulas mirror the nets in this package
+and tests/models/test_nets.py checks them against the real torch modules.
 """
 from __future__ import annotations
 
 import math
+
 from models.sources.image_folder import class_folders
 from models.sources.paths import data_root
 from models.spec import DataSpec, ModelSpec
