@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from models.sources.image_folder import class_folders
 from models.sources.paths import data_root
 from models.spec import DataSpec, ModelSpec
@@ -71,3 +73,28 @@ def data_shape(spec: DataSpec) -> tuple[tuple[int, ...], int]:
     if spec.name == "cifar10":
         return (3, 32, 32), 10
     return (3, spec.image_size, spec.image_size), len(class_folders(data_root(spec)))
+
+
+CIFAR10_TRAIN = 50_000
+
+
+def train_samples(spec: DataSpec) -> int:
+    """Training-set size N after train_limit, without loading the data (an epoch is N/μ gradients).
+
+    Follows the readers' splits: digits and image_folder hold out test_fraction
+    of every class; CIFAR-10's five batches hold 50,000 images.
+    """
+    from models.sources.common import held_out
+    if spec.name == "synthetic":
+        n = spec.samples
+    elif spec.name == "cifar10":
+        n = CIFAR10_TRAIN
+    else:
+        if spec.name == "digits":
+            from sklearn.datasets import load_digits
+            counts = np.bincount(load_digits().target).tolist()
+        else:
+            from models.sources.image_folder import image_files
+            counts = [len(files) for files in image_files(spec)]
+        n = sum(c - held_out(c, spec.test_fraction) for c in counts)
+    return n if spec.train_limit is None else min(n, spec.train_limit)

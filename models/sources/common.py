@@ -4,6 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 
+def held_out(class_size: int, test_fraction: float) -> int:
+    """Samples of one class that go to the test set (at least one stays in train)."""
+    return min(round(test_fraction * class_size), class_size - 1)
+
+
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) index arrays holding `test_fraction` of every class out (at least one sample stays in train).
 
@@ -13,7 +18,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
     train, test = [], []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        k = min(round(test_fraction * len(idx)), len(idx) - 1)
+        k = held_out(len(idx), test_fraction)
         test.append(idx[:k])
         train.append(idx[k:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))

@@ -35,6 +35,11 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
+def image_files(spec: DataSpec) -> list[list[Path]]:
+    """The image files of each class, in class order (DatasetError for a missing or empty root)."""
+    return [_image_files(folder) for folder in class_folders(data_root(spec))]
+
+
 def read_image(path: Path, size: int) -> np.ndarray:
     """3×size×size float32 in [0, 1]; DatasetError if Pillow cannot read it."""
     try:
@@ -48,8 +53,7 @@ def read_image(path: Path, size: int) -> np.ndarray:
 def load(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:
     """(train_x, train_y, test_x, test_y) of every image under the configured root."""
     files, labels = [], []
-    for k, folder in enumerate(class_folders(data_root(spec))):
-        found = _image_files(folder)
+    for k, found in enumerate(image_files(spec)):
         files += found
         labels += [k] * len(found)
     x = np.stack([read_image(p, spec.image_size) for p in files])

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from models import DatasetError, DataSpec, data_shape, load_dataset
+from models.size import train_samples
 
 
 def _one_line_error(spec, *fragments):
@@ -175,3 +176,17 @@ def test_image_folder_class_without_images(image_root):
 def test_image_folder_unreadable_image(image_root):
     (image_root / "dog" / "broken.png").write_bytes(b"\x89PNG not really")
     _one_line_error(DataSpec(name="image_folder", path=str(image_root)), "cannot read image", "broken.png")
+
+
+@pytest.mark.parametrize("spec", [DataSpec(name="digits"), DataSpec(name="digits", test_fraction=0.5),
+                                  DataSpec(name="digits", train_limit=100), DataSpec(name="synthetic", samples=300)],
+                         ids=["digits", "digits-half", "digits-limit", "synthetic"])
+def test_train_samples_without_loading_matches_the_loader(spec):
+    """The simulator's epoch length (N/μ) comes from train_samples; it must agree with what learners see."""
+    assert train_samples(spec) == len(load_dataset(spec, seed=0).train_y)
+
+
+def test_train_samples_of_an_image_folder_and_cifar10(image_root):
+    spec = DataSpec(name="image_folder", path=str(image_root), image_size=8, test_fraction=1 / 3)
+    assert train_samples(spec) == len(load_dataset(spec, seed=0).train_y) == 12
+    assert train_samples(DataSpec(name="cifar10", train_limit=1000)) == 1000
