@@ -1,13 +1,18 @@
 """The SimPy model: λ learners and S server shards around protocol.ParameterServer instances.
 
-Few events per gradient, no per-gradient processes: the only scheduled events
-are message arrivals at a shard (one Timeout per message, callback-driven) and,
-where a push cannot be timed ahead, the end of a learner's compute. Everything
-between is computed analytically when the event fires:
+Few events per gradient, no per-gradient processes: events are SimPy Timeouts
+with callbacks, everything between them is computed analytically:
   * a shard is a FIFO queue with a clock: it serves messages in arrival order,
-    so the protocol is asked at arrival and its decisions take effect at
-    max(arrival, shard free) plus the update cost of each Update;
+    so the protocol is asked once a message's arrival is known and its decisions
+    take effect at max(arrival, shard free) plus the cost of each Update;
   * transfers are timed by sim/network.py (FIFO serialisation per NIC).
+base/adv without a tree take ONE event per gradient: it fires when the push
+would arrive unqueued (compute end + first_hop, the same offset for every
+learner, so events fire in send order, which is the NICs' FIFO order); the
+callback reserves the NICs and serves every shard at its true arrival time,
+which is correct because each shard then sees its messages in arrival order.
+With a tree (messages merge) or adv* (pull requests travel apart from pushes)
+the push is handed over at compute end and each message arrival is an event.
 Who waits, when an update happens, σ and scales: all come from the protocol's
 decisions (Send, Hold, Update); this module only times them.
 
@@ -41,6 +46,7 @@ class Shard:
     """One protocol instance with its clock, update cost and σ tally."""
 
     __slots__ = ("index", "ps", "free", "busy", "cost", "_draw", "updates", "sigma_sum", "gradients")
+    # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
     def __init__(self, index: int, ps: ParameterServer, cost: float, draw: Stream):
         self.index, self.ps, self.cost = index, ps, cost
@@ -128,10 +134,12 @@ class Cluster:
     # --- server side --------------------------------------------------------------------
 
     def _arrive(self, event) -> None:
-        """Messages reach a shard at `t`: the protocol decides, the shard's clock times the decisions."""
-        if self.stopped:
-            return
-        s, items, t = event.value
+        """A scheduled message reaches its shard."""
+        if not self.stopped:
+            self._serve(*event.value)
+
+    def _serve(self, s: int, items: list, t: float) -> None:
+        """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
         shard = self.shards[s]
         if shard.free > t:
             t = shard.free
@@ -166,7 +174,8 @@ class Cluster:
             return
         shard.updates += 1
         shard.gradients += len(update.gradients)
-        shard.sigma_sum += sum(a.staleness for a in update.gradients)
+        if shard.index != 0 or self.writer is None:
+            shard.sigma_sum += sum(a.staleness for a in update.gradients)
         if shard.index != 0:
             return
         if self.writer is not None:
@@ -206,10 +215,10 @@ class Cluster:
         self.compute_seconds += c
         t1 = t0 + c
         handle = (self.t_pull[l], t0, t1, t1) if self.full else None
-        if self.net.ahead:
-            self._push(l, t1, handle, True)
-        else:
+        if self.net.leaf:
             self._at(t1, (l, t1, handle), self._computed)
+        else:  # one event: when the push would arrive unqueued (see class docstring)
+            self._at(t1 + self.net.first_hop, (l, t1, handle), self._computed)
 
     def _computed(self, event) -> None:
         if not self.stopped:
@@ -218,9 +227,14 @@ class Cluster:
     def _push(self, l: int, t: float, handle, pull: bool) -> None:
         if pull:
             self.t_pull[l], self.pieces[l], self.ready[l] = t, self.S, 0.0
+        inline = not (self.net.leaf or self.overlap)
         for s in range(self.S):
             sent = self.net.push(l, s, t, (l, self.pulled[s][l], handle, pull))
-            if sent is not None:
+            if sent is None:
+                continue
+            if inline:
+                self._serve(s, sent[1], sent[0])
+            else:
                 self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
 
     # --- adv*: separate compute, push and pull threads ------------------------------------

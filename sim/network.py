@@ -101,8 +101,9 @@ class Network:
         while node is not None:
             depth, node = depth + 1, node.parent
         self.request_delay = latency * (depth + 1)
-        # A push may be timed ahead (when its compute starts) only if nothing it crosses is shared.
-        self.ahead = not self.leaf and server_bandwidth is None
+        # Unqueued time from handing a push (first shard's slice) to its arrival, without a tree.
+        rate = min(self.up[0].rate if learners else math.inf, self.shard_in[0].rate)
+        self.first_hop = (shard_bytes / rate if rate < math.inf else 0.0) + latency
 
     def push(self, learner: int, shard: int, t: float, item) -> tuple[float, list] | None:
         """Hand `item` (a gradient for `shard`) to the network at `t`: (delivery, new message) or

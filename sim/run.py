@@ -29,9 +29,6 @@ def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: 
             raise SimError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
     if cluster.fan_in is not None and protocol.architecture == "base":
         raise SimError(f"cluster.fan_in = {cluster.fan_in}: allowed only with protocol.architecture 'adv' or 'adv*'")
-    if protocol.architecture == "adv*" and protocol.name == "hardsync":
-        raise SimError("protocol.architecture = 'adv*': allowed with softsync or async only (adv* computes on "
-                       "weights it already pushed a gradient for, which hardsync's barrier forbids)")
     if train_samples < 1:
         raise SimError(f"train_samples = {train_samples}: allowed >= 1 (the data set is empty)")
     if model_bytes < 1:

@@ -37,6 +37,7 @@ def summarize(c: Cluster, baseline_rate: float | None) -> dict:
     hist = dict(c.writer.histogram) if c.writer is not None else {}
     per_learner = c.writer.per_learner if c.writer is not None else {}
     counts = [per_learner.get(l, (0, 0))[0] for l in range(c.lam)]
+    staleness = staleness_summary(hist)
     return {
         "simulated_seconds": t,
         "stopped_by": c.stopped_by,
@@ -46,9 +47,10 @@ def summarize(c: Cluster, baseline_rate: float | None) -> dict:
         "seconds_per_epoch": t * per_epoch / s0.gradients if s0.gradients else None,
         "gradients_per_second": rate,
         "updates_per_second": s0.updates / t if t > 0 else 0.0,
-        "staleness": staleness_summary(hist),
+        "staleness": staleness,
         "staleness_histogram": sorted([k, v] for k, v in hist.items()),
-        "shard_staleness_mean": [sh.sigma_sum / sh.gradients if sh.gradients else None for sh in c.shards],
+        "shard_staleness_mean": [staleness["mean"] if sh.index == 0 else sh.sigma_sum / sh.gradients
+                                 if sh.gradients else None for sh in c.shards],
         "server_utilisation": [_share(sh.busy, t) for sh in c.shards],
         "nic_utilisation": {"in": [_share(n.busy, t) for n in c.net.shard_in],
                             "out": [_share(n.busy, t) for n in c.net.shard_out]},
