@@ -6,3 +6,9 @@ class LaunchError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (gloo's run to several), or its type's name."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -1,0 +1,197 @@
+"""Starting a run: every role on this machine (spawned processes on 127.0.0.1, the default), or this process's
+role under torchrun.
+
+Local: this process hosts the rendezvous store on 127.0.0.1 (runtime.port, 0 =
+a free one), spawns S + λ processes, supervises them and returns the summary
+shard 0 wrote; a server that fails ends the run with its one-line reason.
+torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set): rendezvous uses
+torchrun's environment, the world must be S + λ processes, each rank takes
+the role runtime/layout.py gives it, and only shard 0 returns a summary.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from datetime import timedelta
+from multiprocessing.connection import wait as wait_any
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from models import load_dataset
+from models.size import spec_parameter_count
+from models.spec import DataSpec, ModelSpec
+from protocol import ProtocolSpec, TrainSpec, read_run_json
+
+from .errors import LaunchError, first_line
+from .layout import Layout
+from .learner import Learner, OverlapLearner
+from .plan import Plan
+from .server import ShardServer
+from .spec import RuntimeSpec
+
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+RENDEZVOUS_SECONDS = 120.0  # spawned processes must import torch and connect within this
+EXIT_GRACE = 5.0            # seconds learners get to exit after their server is done
+
+
+def train(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
+          seed: int, out: Path, config: dict, progress: bool, resume: bool = False) -> dict | None:
+    """Train for real; returns the run summary (None on the ranks that do not write the trace)."""
+    plan = make_plan(protocol, train, model, data, runtime, seed=seed, out=Path(out), config=config,
+                     progress=progress, resume=resume)
+    if all(k in os.environ for k in TORCHRUN_ENV):
+        return run_rank(plan, int(os.environ["RANK"]), store=None)
+    return run_local(plan)
+
+
+def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
+              seed: int, out: Path, config: dict, progress: bool, resume: bool) -> Plan:
+    """Check what the launch needs (specs, device, fault target, data) and fix the run's shape."""
+    for section, spec in (("protocol", protocol), ("train", train), ("model", model), ("data", data),
+                          ("runtime", runtime)):
+        bad = spec.invalid()
+        if bad is not None:
+            raise LaunchError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+    check_device(runtime.device)
+    if runtime.fault is not None:
+        count = protocol.shards if runtime.fault == "server-exit" else protocol.learners
+        if runtime.fault_target >= count:
+            raise LaunchError(f"runtime.fault_target = {runtime.fault_target}: allowed 0..{count - 1} for {runtime.fault}")
+    dataset = load_dataset(data, seed)
+    layout = Layout.of(protocol.shards, protocol.learners, runtime.server_ranks)
+    return Plan(protocol, train, model, data, runtime, seed, out, config, progress, resume, layout,
+                train_samples=len(dataset.train_y), input_shape=dataset.input_shape, classes=dataset.classes,
+                parameters=spec_parameter_count(model, dataset.input_shape, dataset.classes))
+
+
+def check_device(device: str) -> None:
+    """LaunchError unless learners can compute on `device` here."""
+    if device == "cpu":
+        return
+    if not torch.cuda.is_available():
+        raise LaunchError(f"runtime.device = {device!r}: CUDA is not available on this machine (use \"cpu\")")
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise LaunchError(f"runtime.device = {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
+def learner_device(device: str, index: int) -> torch.device:
+    """The device learner `index` computes on: "cuda" spreads learners (or local ranks) over the GPUs."""
+    if device != "cuda":
+        return torch.device(device)
+    local = int(os.environ.get("LOCAL_RANK", index))
+    return torch.device("cuda", local % torch.cuda.device_count())
+
+
+# --- one rank ---------------------------------------------------------------------------------------------
+
+def run_rank(plan: Plan, rank: int, store) -> dict | None:
+    """Join the process group and play this rank's role; shard 0 returns the summary."""
+    world = plan.layout.world
+    if store is None and int(os.environ["WORLD_SIZE"]) != world:
+        raise LaunchError(f"torchrun started {os.environ['WORLD_SIZE']} processes; this config needs "
+                          f"{world} (protocol.shards {plan.protocol.shards} + protocol.learners {plan.protocol.learners})")
+    torch.set_num_threads(plan.runtime.threads)
+    timeout = timedelta(seconds=plan.wait)
+    try:
+        if store is None:
+            dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world, timeout=timeout)
+        else:
+            dist.init_process_group("gloo", store=store, rank=rank, world_size=world, timeout=timeout)
+    except Exception as error:
+        raise LaunchError(f"rank {rank}: rendezvous failed: {first_line(error)}") from None
+    role, index = plan.layout.role(rank)
+    if role == "server":
+        return ShardServer(plan, index).run()
+    learner = OverlapLearner if plan.protocol.architecture == "adv*" else Learner
+    learner(plan, index, learner_device(plan.runtime.device, index)).run()
+    return None
+
+
+# --- local launch ------------------------------------------------------------------------------------------
+
+def run_local(plan: Plan) -> dict:
+    """Spawn every role on this machine, supervise them, return shard 0's summary."""
+    port = plan.runtime.port
+    try:
+        store = dist.TCPStore("127.0.0.1", port, None, True, timedelta(seconds=RENDEZVOUS_SECONDS),
+                              wait_for_workers=False)
+    except Exception:
+        raise LaunchError(f"runtime.port = {port}: port {port} on 127.0.0.1 is in use (0 picks a free one)") from None
+    ctx = mp.get_context("spawn")
+    errors = ctx.SimpleQueue()
+    procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, errors), daemon=True)
+             for rank in range(plan.layout.world)}
+    for p in procs.values():
+        p.start()
+    failed = None
+    try:
+        failed = _supervise(plan, procs)
+    finally:
+        _reap(procs, EXIT_GRACE if failed is None else plan.wait + EXIT_GRACE)
+        del store
+    reasons = {}
+    while not errors.empty():
+        rank, text = errors.get()
+        reasons.setdefault(rank, text)
+    if failed is not None:
+        raise LaunchError(_failure(plan, failed, procs[failed].exitcode, reasons))
+    return read_run_json(plan.out)["summary"]
+
+
+def _child(plan: Plan, rank: int, port: int, errors) -> None:
+    """A spawned process: connect to the local store, play the rank's role, report a failure in one line."""
+    loopback = next((name for _, name in socket.if_nameindex() if name in ("lo", "lo0")), None)
+    if loopback is not None:
+        os.environ["GLOO_SOCKET_IFNAME"] = loopback  # local runs bind to 127.0.0.1 only
+    code = 0
+    try:
+        store = dist.TCPStore("127.0.0.1", port, None, False, timedelta(seconds=RENDEZVOUS_SECONDS))
+        run_rank(plan, rank, store)
+    except BaseException as error:
+        errors.put((rank, str(error) if isinstance(error, LaunchError) else f"{type(error).__name__}: "
+                    f"{first_line(error)}"))
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip interpreter teardown: a receive may still be pending in a gloo thread
+
+
+def _supervise(plan: Plan, procs: dict) -> int | None:
+    """Wait for the servers; the rank of the first server that failed, or None when all finished."""
+    servers = [procs[r] for r in plan.layout.servers]
+    while True:
+        for rank in plan.layout.servers:
+            code = procs[rank].exitcode
+            if code is not None and code != 0:
+                return rank
+        if all(p.exitcode == 0 for p in servers):
+            return None
+        wait_any([p.sentinel for p in servers if p.exitcode is None], timeout=1.0)
+
+
+def _reap(procs: dict, grace: float) -> None:
+    """Give every process `grace` seconds to exit, then kill what is left: no orphans."""
+    deadline = time.monotonic() + grace
+    for p in procs.values():
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs.values():
+        if p.exitcode is None:
+            p.kill()
+            p.join(5.0)
+
+
+def _failure(plan: Plan, rank: int, code: int, reasons: dict) -> str:
+    """One line: why the server at `rank` failed, and what its learners said."""
+    name = plan.layout.name(rank)
+    if rank in reasons:
+        return reasons[rank]
+    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+    told = [reasons[r] for r in plan.layout.learners if r in reasons]
+    return f"{name} died ({how})" + (f"; {told[0]}" if told else "") + (
+        f" (and {len(told) - 1} more learners)" if len(told) > 1 else "")
