@@ -1,8 +1,10 @@
 """Events into and decisions out of the parameter-server state machine.
 
 Events are what a driver observed (a message arrived, a learner joined or
-vanished); decisions are what the server must now do. Both are small frozen
-records; gradients are opaque handles the machine never looks inside.
+vanished); decisions are what the server must now do. Events are frozen
+records; decisions are plain slotted records, read-only by convention, since
+one or more is built per gradient and a frozen dataclass costs 4× as much to
+construct. Gradients are opaque handles the machine never looks inside.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ Event = Pull | Push | Join | Leave
 
 # --- decisions ----------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """Send the weights of `version` (the current one) to `learner` now."""
 
@@ -59,7 +61,7 @@ class Send:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Hold:
     """Do not answer `learner`'s pull yet; a later `Send` releases it.
 
@@ -71,7 +73,7 @@ class Hold:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Applied:
     """One gradient inside an update: θ gets −lr · scale · gradient."""
 
@@ -83,7 +85,7 @@ class Applied:
     gradient: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     """Apply θ ← θ − lr · Σ scale_k g_k (through the server optimizer); weights become `version`."""
 
@@ -92,7 +94,7 @@ class Update:
     gradients: tuple[Applied, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BarrierShrunk:
     """Hardsync only: a learner left, the barrier now waits for `barrier` learners."""
 

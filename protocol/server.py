@@ -103,7 +103,10 @@ class ParameterServer:
         self._softness = spec.softness
         self._policy = make_policy(spec.lr_policy, self._softness)
         self._overlap = spec.architecture == "adv*"
-        self._table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
+        table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
+        # the same table, indexed by event first: one dict lookup per event on the hot path
+        self._after: dict[type, dict[str, str]] = {e: {s: n for (s, ev), n in table.items() if ev is e}
+                                                   for e in (Pull, Push, Join, Leave)}
         self._bound = spec.max_staleness
         self._learners: dict[int, _Learner] = {l: _Learner() for l in range(spec.learners)}
         self._present = spec.learners
@@ -158,7 +161,7 @@ class ParameterServer:
             if event is Join:
                 return _Learner(GONE), IDLE
             raise ProtocolError(f"unknown learner {learner}")
-        nxt = self._table.get((rec.state, event))
+        nxt = self._after[event].get(rec.state)
         if nxt is None:
             why = _WHY.get((rec.state, event), f"{event.__name__} not allowed in state {rec.state}")
             raise ProtocolError(f"learner {learner}: {why}")
@@ -244,7 +247,8 @@ class ParameterServer:
 
     def _update(self) -> Update:
         i, c, policy = self.version, len(self._buffer), self._policy
-        applied = tuple(Applied(l, step, j, i - j, policy.scale(i - j, c), g) for l, step, j, g in self._buffer)
+        scale = policy.scale
+        applied = tuple([Applied(l, step, j, i - j, scale(i - j, c), g) for l, step, j, g in self._buffer])
         self._buffer = []
         self._round.clear()
         self.version = i + 1

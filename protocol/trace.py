@@ -3,7 +3,7 @@
 A run directory holds (DESIGN.md, Traces):
   run.json        resolved config, versions, machine, seed, summary
   gradients.csv   one row per applied gradient (only with detail="full")
-  updates.csv     one row per applied update
+  updates.csv     one row per applied update (detail="summary": the header only)
   metrics.csv     one row per evaluation (epoch, t, train_loss, test_error)
   staleness.csv   histogram of σ over all applied gradients
   learners.csv    per learner: gradients applied and their mean σ
@@ -60,7 +60,11 @@ def staleness_summary(histogram: dict[int, int]) -> dict[str, float]:
 
 
 class TraceWriter:
-    """Streams updates (and, with detail="full", gradients) of one run into `run_dir`.
+    """Streams the trace of one run into `run_dir`.
+
+    detail="full" writes a row per update and per gradient; "summary" keeps
+    only the staleness histogram and per-learner counts (O(1) per learner), so
+    that a run of 10⁷ gradients stays small.
 
     With append=True (a resumed run) rows go after the existing ones and the
     histograms continue from the stored ones.
@@ -106,8 +110,6 @@ class TraceWriter:
     def update(self, update: Update, t: float, times: Iterable[tuple[float, float, float, float]] = ()) -> None:
         """Record one applied update; `times` gives (t_pull, t_compute_start, t_compute_end, t_push)
         for each of update.gradients, in order (needed only with detail="full")."""
-        i = update.version - 1
-        self._updates.writerow((update.version, len(update.gradients), update.lr, t))
         hist, per = self.histogram, self.per_learner
         for a in update.gradients:
             hist[a.staleness] += 1
@@ -118,6 +120,8 @@ class TraceWriter:
                 acc[0] += 1
                 acc[1] += a.staleness
         if self._gradients is not None:
+            i = update.version - 1
+            self._updates.writerow((update.version, len(update.gradients), update.lr, t))
             rows = self._gradients
             for a, (tp, tcs, tce, tpush) in zip(update.gradients, times, strict=True):
                 rows.writerow((a.learner, a.step, a.pulled_version, i, a.staleness, a.scale,
