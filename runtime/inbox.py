@@ -1,62 +1,78 @@
-"""The server's receive side: messages from any rank, received on a thread into a small pool of buffers.
+"""The server's receive side: one thread per peer rank, each receiving that peer's whole messages in turn.
 
-The server must wait for "any message, or a deadline": gloo's own timeouts
-close every connection when they fire, so they are left for fatal waits only
-(the process group's timeout). Here a thread blocks in a receive from any
-source and hands whole messages over a queue; the server waits on the queue
-with its own deadline and judges liveness from each rank's last arrival.
+The server must wait for "a message from anyone, or a deadline". gloo's own
+timeouts close every connection of the process when they fire, and its
+receive-from-any-source fails for good once a peer dies with a send in flight,
+so neither is used: each peer has a thread blocked in a receive from that
+peer only (a dead peer ends its own thread and nothing else), whole messages
+go to one queue in arrival order, and the server waits on the queue with its
+own deadline, judging liveness from each peer's last arrival.
 """
 from __future__ import annotations
 
 import queue
 import threading
 import time
+from dataclasses import dataclass
 
 import torch.distributed as dist
 
+from .errors import first_line
 from .wire import Message
 
 
-class Inbox:
-    """Whole messages from any rank, in arrival order; `floats` is the largest payload expected."""
+@dataclass(frozen=True)
+class Closed:
+    """The connection to `rank` failed (the peer exited or died); nothing more comes from it."""
 
-    def __init__(self, floats: int, buffers: int):
-        self._floats, self._limit, self._made = floats, buffers, 0
+    rank: int
+    why: str
+
+
+class Inbox:
+    """Whole messages from `sources` (ranks), in arrival order; `floats` is the largest payload expected.
+
+    Each source's thread holds one buffer while it waits, so at most
+    len(sources) + `spare` buffers exist (the spare ones hold messages the
+    server keeps, such as buffered gradients).
+    """
+
+    def __init__(self, sources: list[int], floats: int, spare: int):
+        self._floats, self._limit, self._made = floats, len(sources) + spare, 0
+        self._lock = threading.Lock()
         self._free: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
         self.last_seen: dict[int, float] = {}  # rank -> time.monotonic() of its last message
-        threading.Thread(target=self._receive, name="rudra-inbox", daemon=True).start()
+        for rank in sources:
+            threading.Thread(target=self._receive, args=(rank,), name=f"rudra-recv-{rank}", daemon=True).start()
 
     def _buffer(self) -> Message:
         try:
             return self._free.get_nowait()
         except queue.Empty:
-            if self._made < self._limit:
-                self._made += 1
-                return Message(self._floats)
-            return self._free.get()
+            with self._lock:
+                make = self._made < self._limit
+                self._made += make
+            return Message(self._floats) if make else self._free.get()
 
-    def _receive(self) -> None:
+    def _receive(self, rank: int) -> None:
         while True:
             msg = self._buffer()
             try:
-                msg.source = dist.recv(msg.buf)  # from any source: returns the sender's rank
-            except Exception as error:  # the process group broke: the server hears of it in get()
-                self._ready.put(error)
+                dist.recv(msg.buf, src=rank)
+            except Exception as error:
+                self._ready.put(Closed(rank, first_line(error)))
                 return
-            msg.arrived = time.monotonic()
-            self.last_seen[msg.source] = msg.arrived
+            msg.source, msg.arrived = rank, time.monotonic()
+            self.last_seen[rank] = msg.arrived
             self._ready.put(msg)
 
-    def get(self, timeout: float) -> Message | None:
-        """The next message, or None if none arrives within `timeout` seconds."""
+    def get(self, timeout: float) -> Message | Closed | None:
+        """The next message (or news of a closed connection), or None if nothing comes within `timeout` s."""
         try:
-            item = self._ready.get(timeout=max(timeout, 0.0))
+            return self._ready.get(timeout=max(timeout, 0.0))
         except queue.Empty:
             return None
-        if isinstance(item, Exception):
-            raise item
-        return item
 
     def release(self, msg: Message) -> None:
         """Give a message's buffer back for the next receive."""

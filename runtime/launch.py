@@ -2,8 +2,9 @@
 role under torchrun.
 
 Local: this process hosts the rendezvous store on 127.0.0.1 (runtime.port, 0 =
-a free one), spawns S + λ processes, supervises them and returns the summary
-shard 0 wrote; a server that fails ends the run with its one-line reason.
+a free one), starts S + λ processes (torch.multiprocessing's forkserver: torch
+is imported once, not once per process), supervises them and returns the
+summary shard 0 wrote; a server that fails ends the run with its one-line reason.
 torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set): rendezvous uses
 torchrun's environment, the world must be S + λ processes, each rank takes
 the role runtime/layout.py gives it, and only shard 0 returns a summary.
@@ -37,6 +38,7 @@ from .spec import RuntimeSpec
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 RENDEZVOUS_SECONDS = 120.0  # spawned processes must import torch and connect within this
 EXIT_GRACE = 5.0            # seconds learners get to exit after their server is done
+SERVER_GLOO_SECONDS = 10 * 365 * 86400.0  # never: servers wait with their own deadlines (runtime.timeout)
 
 
 def train(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
@@ -97,7 +99,10 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
         raise LaunchError(f"torchrun started {os.environ['WORLD_SIZE']} processes; this config needs "
                           f"{world} (protocol.shards {plan.protocol.shards} + protocol.learners {plan.protocol.learners})")
     torch.set_num_threads(plan.runtime.threads)
-    timeout = timedelta(seconds=plan.wait)
+    role, index = plan.layout.role(rank)
+    # A gloo timeout closes every connection of the process: servers judge liveness themselves and never let
+    # one fire; a learner's fires when its server is silent for `plan.wait` seconds, and it exits.
+    timeout = timedelta(seconds=SERVER_GLOO_SECONDS if role == "server" else plan.wait)
     try:
         if store is None:
             dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world, timeout=timeout)
@@ -105,7 +110,6 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
             dist.init_process_group("gloo", store=store, rank=rank, world_size=world, timeout=timeout)
     except Exception as error:
         raise LaunchError(f"rank {rank}: rendezvous failed: {first_line(error)}") from None
-    role, index = plan.layout.role(rank)
     if role == "server":
         return ShardServer(plan, index).run()
     learner = OverlapLearner if plan.protocol.architecture == "adv*" else Learner
@@ -123,7 +127,8 @@ def run_local(plan: Plan) -> dict:
                               wait_for_workers=False)
     except Exception:
         raise LaunchError(f"runtime.port = {port}: port {port} on 127.0.0.1 is in use (0 picks a free one)") from None
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")  # one process imports torch, the children fork from it: fast starts
+    ctx.set_forkserver_preload(["runtime.launch", "models.dataset"])
     errors = ctx.SimpleQueue()
     procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, errors), daemon=True)
              for rank in range(plan.layout.world)}
@@ -154,8 +159,8 @@ def _child(plan: Plan, rank: int, port: int, errors) -> None:
         store = dist.TCPStore("127.0.0.1", port, None, False, timedelta(seconds=RENDEZVOUS_SECONDS))
         run_rank(plan, rank, store)
     except BaseException as error:
-        errors.put((rank, str(error) if isinstance(error, LaunchError) else f"{type(error).__name__}: "
-                    f"{first_line(error)}"))
+        errors.put((rank, str(error) if isinstance(error, LaunchError) else
+                    f"{plan.layout.name(rank)}: {type(error).__name__}: {first_line(error)}"))
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()

@@ -4,8 +4,7 @@ base, adv: one loop, pull → compute → push, the next pull riding on the push
 (as in the simulator). adv*: a compute loop on the newest weights held, a push
 thread and a pull thread, so compute overlaps both transfers; a pull leaves
 only after the pushes handed over before it (a learner's messages keep their
-order). Hardsync accepts one gradient per learner per version, so there the
-compute loop waits for weights newer than those of its last gradient.
+order). protocol/ allows adv* with softsync and async only.
 Times sent to the server are on shard 0's clock (offset learned from each
 of its replies).
 """
@@ -64,12 +63,17 @@ class Learner:
         for s, msg in enumerate(self.notes):
             self._send(s, msg.set(PULL, self.index))  # header only
 
-    def _receive(self) -> list[int] | None:
-        """One reply from every shard: their versions, or None when the run is complete."""
+    def _expect(self) -> list:
+        """Post the receives for every shard's reply, before asking: a server's send waits for its receiver,
+        so replies taken one shard at a time could wait on each other in a cycle."""
+        return [dist.irecv(msg.buf, src=rank) for msg, rank in zip(self.replies, self.layout.servers)]
+
+    def _receive(self, works: list) -> list[int] | None:
+        """One reply from every shard (receives posted by _expect): their versions, or None when the run is over."""
         versions, stopped = [], []
-        for s, msg in enumerate(self.replies):
+        for s, (msg, work) in enumerate(zip(self.replies, works)):
             try:
-                dist.recv(msg.buf, src=self.layout.servers[s])
+                work.wait()
             except RuntimeError as error:
                 raise self._gone(s, error) from None
             kind, _, version, step = msg.ints()
@@ -132,11 +136,13 @@ class Learner:
 
     def run(self) -> None:
         t_pull = time.monotonic()
+        works = self._expect()
         self._pull_all()
-        while (versions := self._receive()) is not None:
+        while (versions := self._receive(works)) is not None:
             self._adopt()
             loss, t0, t1 = self._compute()
             self._fill(versions, (t_pull, t0, t1, t1), loss, pull=True)
+            works = self._expect()
             self._push_all()
             t_pull = t1
 
@@ -153,24 +159,22 @@ class OverlapLearner(Learner):
         self.pulling = False
         self.pull_after = 0                       # pushes that must leave before the pull
         self.handed = self.sent = 0               # pushes handed to the push thread / sent
-        one_per_version = self.plan.protocol.name == "hardsync"
         for target in (self._pull_loop, self._push_loop):
             threading.Thread(target=self._guard(target), daemon=True).start()
-        held, used, t_pull = None, False, 0.0
+        held, t_pull = None, 0.0
         limit = self.plan.wait + 5
         while True:
             with self.cv:
                 self._request_pull()
-                ready = self.cv.wait_for(lambda: self.stopped or self.fresh is not None or (
-                    held is not None and not (one_per_version and used)), timeout=limit)
+                ready = self.cv.wait_for(lambda: self.stopped or self.fresh is not None or held is not None,
+                                         timeout=limit)
                 if self.stopped or not ready:
                     break
                 if self.fresh is not None:
                     self._adopt()
-                    held, used, t_pull, self.fresh = self.fresh, False, self.t_fresh, None
+                    held, t_pull, self.fresh = self.fresh, self.t_fresh, None
                     self._request_pull()
             loss, t0, t1 = self._compute()
-            used = True
             with self.cv:
                 if not self.cv.wait_for(lambda: self.stopped or self.sent == self.handed, timeout=limit):
                     break
@@ -207,8 +211,9 @@ class OverlapLearner(Learner):
                 if self.stopped:
                     return
             t = time.monotonic()
+            works = self._expect()
             self._pull_all()
-            versions = self._receive()
+            versions = self._receive(works)
             with self.cv:
                 if versions is None:
                     self.stopped = True

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -29,12 +30,13 @@ from protocol import (HELD, BarrierShrunk, Hold, ParameterServer, ProtocolError,
 from . import checkpoint
 from .compute import flat_model
 from .errors import LaunchError, first_line
-from .inbox import Inbox
+from .inbox import Closed, Inbox
 from .plan import Plan
 from .versions import machine, versions
 from .wire import ABORT, BYE, FLAG, PULL, PUSH, SLICE, STOP, VALUE, WEIGHTS, Message
 
-FINAL = -1  # evaluation index of the end-of-run evaluation
+FINAL = -1          # evaluation index of the end-of-run evaluation
+ABORT_SECONDS = 2.0  # how long a failing server tries to tell its learners
 
 
 class Fault(Exception):
@@ -66,7 +68,8 @@ class ShardServer:
             self.model, self.eval_params = model, params
             self.test_x, self.test_y = data.test_x, data.test_y
         # Shard 0 also receives the other shards' slices, none larger than its own.
-        self.inbox = Inbox(self.size, self.lam + 2 + (plan.protocol.shards - 1 if self.primary else 0))
+        peers = list(self.layout.learners) + (list(self.layout.servers[1:]) if self.primary else [])
+        self.inbox = Inbox(peers, self.size, spare=self.lam + 2)
         self.active = set(range(self.lam))   # learners that may still send
         self.granted: dict[int, float] = {}  # learner -> when it was last sent weights
         self.first_step = [0] * self.lam     # each learner's step at (re)start
@@ -93,9 +96,7 @@ class ShardServer:
         self._start()
         try:
             while self.active:
-                msg = self.inbox.get(self._wait())
-                if msg is not None:
-                    self._dispatch(msg)
+                self._handle(self.inbox.get(self._wait()))
                 self._check_liveness()
             return self._finish()
         except (Fault, ProtocolError) as fault:
@@ -116,7 +117,7 @@ class ShardServer:
                             disable=not plan.progress, desc="train")
         self.started = time.monotonic()
         if self.primary and not plan.resume:
-            self._evaluate_now(0.0, self.weights.clone(), None)
+            self._evaluate_now(0.0, None)
         self._check_finished()
 
     def _restore(self, state: dict) -> None:
@@ -135,6 +136,15 @@ class ShardServer:
             checkpoint.restore_trace(self.plan.out, state["trace"])
 
     # --- messages ---------------------------------------------------------------------------
+
+    def _handle(self, item: Message | Closed | None) -> None:
+        if type(item) is Closed:
+            role, index = self.layout.role(item.rank)
+            if role == "server":
+                raise Fault(f"{self.layout.name(item.rank)} is gone ({item.why})")
+            self._lose(index, f"closed its connection ({item.why})")
+        elif item is not None:
+            self._dispatch(item)
 
     def _dispatch(self, msg: Message) -> None:
         kind, _, version, step = msg.ints()
@@ -222,7 +232,7 @@ class ShardServer:
             self.loss_sum += a.gradient.slot(VALUE)
             self.loss_n += 1
         if self.writer is not None:
-            times = [a.gradient.times() for a in update.gradients]
+            times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
             steps = tuple(dataclasses.replace(a, step=a.step + self.first_step[a.learner]) for a in update.gradients)
             self.writer.update(dataclasses.replace(update, gradients=steps), t, times)
             self._progress(len(update.gradients))
@@ -312,13 +322,13 @@ class ShardServer:
             self.loss_sum, self.loss_n = 0.0, 0
         if len(entry["shards"]) == self.plan.protocol.shards and "epoch" in entry:
             del self.parts[index]
-            self._evaluate_now(entry["epoch"], None, entry)
+            self._evaluate_now(entry["epoch"], entry)
 
-    def _evaluate_now(self, epoch: float, own: torch.Tensor | None, entry: dict | None) -> None:
+    def _evaluate_now(self, epoch: float, entry: dict | None) -> None:
         """Assemble the weights, evaluate them on the test set, write a metrics row (one per epoch value)."""
-        parts = {0: own} if entry is None else entry["shards"]
-        for s, (lo, hi) in enumerate(self.plan.bounds()):
-            self.eval_params[lo:hi].copy_(parts[s])
+        if entry is not None:  # else: the model still holds the initial weights, the same on every shard
+            for s, (lo, hi) in enumerate(self.plan.bounds()):
+                self.eval_params[lo:hi].copy_(entry["shards"][s])
         test_loss, test_error = evaluate(self.model, self.test_x, self.test_y)
         train_loss = math.nan if entry is None else entry["train_loss"]
         t = self.clock() if entry is None else entry["t"]
@@ -353,12 +363,12 @@ class ShardServer:
             return None
         deadline = time.monotonic() + self.plan.wait
         while FINAL in self.parts:  # waiting for the other shards' final slices
-            msg = self.inbox.get(deadline - time.monotonic())
-            if msg is None:
+            item = self.inbox.get(deadline - time.monotonic())
+            if item is None:
                 missing = sorted(set(range(self.plan.protocol.shards)) - set(self.parts[FINAL]["shards"]))
                 raise Fault(f"{self.layout.name(self.layout.servers[missing[0]])} sent no final weights "
                             f"within {self.plan.wait:g} s")
-            self._dispatch(msg)
+            self._handle(item)
         summary = self._summary("finished")
         self._write_run_json("finished", summary)
         self._close()
@@ -367,9 +377,16 @@ class ShardServer:
     def _abort(self, reason: str) -> None:
         """Tell every learner still here that the run failed, and leave the trace readable."""
         n = self.control.set(ABORT).set_text(reason)
+        sends = []
         for learner in sorted(self.active):
             try:
-                dist.send(self.control.frame(n), self.layout.learners[learner])
+                sends.append(dist.isend(self.control.frame(n), self.layout.learners[learner]))
+            except RuntimeError:
+                pass  # gone already
+        deadline = time.monotonic() + ABORT_SECONDS  # a learner that never asks again is not waited for
+        for work in sends:
+            try:
+                work.wait(timedelta(seconds=max(0.01, deadline - time.monotonic())))
             except RuntimeError:
                 pass
         self.active.clear()
