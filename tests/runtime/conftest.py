@@ -39,3 +39,42 @@ def launch(out: Path, resume: bool = False, **changes) -> dict:
 @pytest.fixture
 def run_dir(tmp_path) -> Path:
     return tmp_path / "run"
+
+
+def check_trace(out: Path, protocol: ProtocolSpec, train: TrainSpec, train_samples: int) -> dict:
+    """Assert the run directory holds a complete, self-consistent trace; returns its tables.
+
+    Complete: every file with the shared schema, one gradients row per applied
+    gradient, versions 1..U without gaps, each learner's steps without gaps.
+    Consistent with protocol/: σ = applied − pulled, every scale and lr what
+    the LR policy gives for that σ and update size (and the epoch schedule).
+    """
+    import pandas as pd
+    from protocol import SCHEMA, LrSchedule, make_policy, read_run_json
+
+    run = read_run_json(out)
+    assert run["kind"] == "real" and run["config"] == {"test": True} and run["summary"]["status"] == "finished"
+    t = {name: pd.read_csv(out / name) for name in SCHEMA}
+    for name, columns in SCHEMA.items():
+        assert list(t[name].columns) == list(columns), name
+    updates, grads = t["updates.csv"], t["gradients.csv"]
+    assert updates.version.tolist() == list(range(1, len(updates) + 1))
+    assert updates.n_gradients.sum() == len(grads) == run["summary"]["gradients"]
+    assert (grads.staleness == grads.applied_version - grads.pulled_version).all() and (grads.staleness >= 0).all()
+    per_update = grads.groupby("applied_version").size()
+    assert per_update.tolist() == updates.n_gradients.tolist()
+    for _, steps in grads.groupby("learner").step:
+        assert sorted(steps) == list(range(len(steps)))
+    policy = make_policy(protocol.lr_policy, protocol.softness)
+    c = grads.applied_version.map(dict(zip(updates.version - 1, updates.n_gradients)))
+    expected = [policy.scale(s, n) for s, n in zip(grads.staleness, c)]
+    assert grads.scale.tolist() == pytest.approx(expected)
+    schedule = LrSchedule(train.lr, train.lr_steps, train.lr_gamma, train_samples / train.minibatch)
+    before = updates.n_gradients.cumsum() - updates.n_gradients
+    assert updates.lr.tolist() == pytest.approx([policy.lr(schedule.at(g)) for g in before])
+    assert (grads.t_pull <= grads.t_compute_start).all() and (grads.t_compute_start <= grads.t_compute_end).all()
+    assert (grads.t_compute_end <= grads.t_push).all() and (grads.t_push <= grads.t_applied).all()
+    assert t["staleness.csv"]["count"].sum() == len(grads) == t["learners.csv"].gradients.sum()
+    metrics = t["metrics.csv"]
+    assert metrics.epoch.is_monotonic_increasing and metrics.test_error.between(0, 1).all()
+    return t
