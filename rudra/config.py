@@ -82,19 +82,23 @@ def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
 
 
 def apply_override(doc: dict, item: str) -> None:
-    """Set `section.key=value` in a parsed TOML document; value is TOML (bare words are strings)."""
+    """Set `section.key=value` in a parsed TOML document; value is TOML (bare words are strings),
+    and an empty value leaves the key out (e.g. `protocol.n=` when switching to async)."""
     key, eq, value = item.partition("=")
     section, dot, name = key.strip().partition(".")
     if not (eq and dot and section and name):
         raise ConfigError(f"--set {item!r}: allowed the form section.key=value, e.g. protocol.learners=8")
-    try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        parsed = value.strip()
     target = doc.setdefault(section, {})
     if not isinstance(target, dict):
         raise ConfigError(f"--set {item!r}: [{section}] is not a section")
-    target[name] = parsed
+    value = value.strip()
+    if not value:
+        target.pop(name, None)
+        return
+    try:
+        target[name] = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        target[name] = value
 
 
 def parse(doc: dict, where: str = "config") -> Experiment:

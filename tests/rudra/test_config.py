@@ -140,6 +140,10 @@ def test_set_overrides_a_setting(tmp_path, capsys):
     assert code == 0 and parse(tomllib.loads(out)).protocol.learners == 60
     code, _, err = run_check(capsys, path, "--set", "protocol.learners=0")
     assert code == 2 and "protocol.learners = 0" in err
+    code, out, _ = run_check(capsys, path, "--set", "protocol.name=async", "--set", "protocol.n=")
+    assert code == 0 and parse(tomllib.loads(out)).protocol.n is None
+    code, _, err = run_check(capsys, path, "--set", "protocol.name=async")
+    assert code == 2 and "protocol.n = 5" in err
 
 
 def test_check_defaults_lists_every_setting(capsys):
