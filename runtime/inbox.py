@@ -43,8 +43,10 @@ class Inbox:
         self._free: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
         self.last_seen: dict[int, float] = {}  # rank -> time.monotonic() of its last message
-        for rank in sources:
-            threading.Thread(target=self._receive, args=(rank,), name=f"rudra-recv-{rank}", daemon=True).start()
+        self._threads = [threading.Thread(target=self._receive, args=(rank,), name=f"rudra-recv-{rank}", daemon=True)
+                         for rank in sources]
+        for thread in self._threads:
+            thread.start()
 
     def _buffer(self) -> Message:
         try:
@@ -77,3 +79,11 @@ class Inbox:
     def release(self, msg: Message) -> None:
         """Give a message's buffer back for the next receive."""
         self._free.put(msg)
+
+    def wait_closed(self, seconds: float) -> bool:
+        """Wait up to `seconds` for every peer to close its connection (so the process group can be torn down
+        with no receive pending); True if all did."""
+        deadline = time.monotonic() + seconds
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)

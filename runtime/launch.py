@@ -111,9 +111,16 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
     except Exception as error:
         raise LaunchError(f"rank {rank}: rendezvous failed: {first_line(error)}") from None
     if role == "server":
-        return ShardServer(plan, index).run()
+        server = ShardServer(plan, index)
+        try:
+            return server.run()
+        finally:  # under torchrun this process goes on: leave the group cleanly once the peers are gone
+            if store is None and server.inbox.wait_closed(EXIT_GRACE):
+                dist.destroy_process_group()
     learner = OverlapLearner if plan.protocol.architecture == "adv*" else Learner
     learner(plan, index, learner_device(plan.runtime.device, index)).run()
+    if store is None:
+        dist.destroy_process_group()
     return None
 
 
