@@ -136,8 +136,8 @@ def run_local(plan: Plan) -> dict:
         raise LaunchError(f"runtime.port = {port}: port {port} on 127.0.0.1 is in use (0 picks a free one)") from None
     ctx = mp.get_context("forkserver")  # one process imports torch, the children fork from it: fast starts
     ctx.set_forkserver_preload(["runtime.launch", "models.dataset"])
-    errors = ctx.SimpleQueue()
-    procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, errors), daemon=True)
+    pipes = {rank: ctx.Pipe(duplex=False) for rank in range(plan.layout.world)}  # (reader, writer): one line
+    procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, pipes[rank][1]), daemon=True)
              for rank in range(plan.layout.world)}
     for p in procs.values():
         p.start()
@@ -147,16 +147,13 @@ def run_local(plan: Plan) -> dict:
     finally:
         _reap(procs, EXIT_GRACE if failed is None else plan.wait + EXIT_GRACE)
         del store
-    reasons = {}
-    while not errors.empty():
-        rank, text = errors.get()
-        reasons.setdefault(rank, text)
+    reasons = {rank: reader.recv() for rank, (reader, _) in pipes.items() if reader.poll()}
     if failed is not None:
         raise LaunchError(_failure(plan, failed, procs[failed].exitcode, reasons))
     return read_run_json(plan.out)["summary"]
 
 
-def _child(plan: Plan, rank: int, port: int, errors) -> None:
+def _child(plan: Plan, rank: int, port: int, report) -> None:
     """A spawned process: connect to the local store, play the rank's role, report a failure in one line."""
     loopback = next((name for _, name in socket.if_nameindex() if name in ("lo", "lo0")), None)
     if loopback is not None:
@@ -166,8 +163,8 @@ def _child(plan: Plan, rank: int, port: int, errors) -> None:
         store = dist.TCPStore("127.0.0.1", port, None, False, timedelta(seconds=RENDEZVOUS_SECONDS))
         run_rank(plan, rank, store)
     except BaseException as error:
-        errors.put((rank, str(error) if isinstance(error, LaunchError) else
-                    f"{plan.layout.name(rank)}: {type(error).__name__}: {first_line(error)}"))
+        report.send(str(error) if isinstance(error, LaunchError) else
+                    f"{plan.layout.name(rank)}: {type(error).__name__}: {first_line(error)}")
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()

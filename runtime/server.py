@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from datetime import timedelta
 
@@ -113,8 +114,10 @@ class ShardServer:
         if self.primary:
             self.writer = TraceWriter(plan.out, detail=plan.runtime.trace, append=plan.resume)
             self._write_run_json("running")
-            self.bar = tqdm(total=plan.target, initial=self.ps.gradients_applied, unit="grad", dynamic_ncols=True,
-                            disable=not plan.progress, desc="train")
+            if plan.progress:
+                tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock: this process _exits
+                self.bar = tqdm(total=plan.target, initial=self.ps.gradients_applied, unit="grad",
+                                dynamic_ncols=True, desc="train")
         self.started = time.monotonic()
         if self.primary and not plan.resume:
             self._evaluate_now(0.0, None)
@@ -235,7 +238,8 @@ class ShardServer:
             times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
             steps = tuple(dataclasses.replace(a, step=a.step + self.first_step[a.learner]) for a in update.gradients)
             self.writer.update(dataclasses.replace(update, gradients=steps), t, times)
-            self._progress(len(update.gradients))
+            if self.bar is not None:
+                self._progress(len(update.gradients))
         for a in update.gradients:
             self.inbox.release(a.gradient)
         self._inject_fault()
@@ -326,14 +330,15 @@ class ShardServer:
 
     def _evaluate_now(self, epoch: float, entry: dict | None) -> None:
         """Assemble the weights, evaluate them on the test set, write a metrics row (one per epoch value)."""
+        if self.last_metrics.get("epoch") == epoch:  # the final evaluation repeats the last periodic one
+            return
         if entry is not None:  # else: the model still holds the initial weights, the same on every shard
             for s, (lo, hi) in enumerate(self.plan.bounds()):
                 self.eval_params[lo:hi].copy_(entry["shards"][s])
         test_loss, test_error = evaluate(self.model, self.test_x, self.test_y)
         train_loss = math.nan if entry is None else entry["train_loss"]
         t = self.clock() if entry is None else entry["t"]
-        if self.last_metrics.get("epoch") != epoch:  # the final evaluation may repeat the last periodic one
-            self.writer.metrics(epoch, t, train_loss, test_error)
+        self.writer.metrics(epoch, t, train_loss, test_error)
         self.last_metrics = {"epoch": epoch, "test_error": test_error, "test_loss": test_loss,
                              "train_loss": train_loss}
 
@@ -404,8 +409,6 @@ class ShardServer:
     def _progress(self, n: int) -> None:
         bar = self.bar
         bar.update(n)
-        if bar.disable:
-            return
         hist = self.writer.histogram
         total = sum(hist.values())
         postfix = {"epoch": f"{self.ps.gradients_applied / self.plan.per_epoch:.2f}",
