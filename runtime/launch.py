@@ -63,7 +63,8 @@ def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: 
     if runtime.fault is not None:
         count = protocol.shards if runtime.fault == "server-exit" else protocol.learners
         if runtime.fault_target >= count:
-            raise LaunchError(f"runtime.fault_target = {runtime.fault_target}: allowed 0..{count - 1} for {runtime.fault}")
+            raise LaunchError(f"runtime.fault_target = {runtime.fault_target}: "
+                              f"allowed 0..{count - 1} for {runtime.fault}")
     dataset = load_dataset(data, seed)
     layout = Layout.of(protocol.shards, protocol.learners, runtime.server_ranks)
     return Plan(protocol, train, model, data, runtime, seed, out, config, progress, resume, layout,
@@ -96,8 +97,8 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
     """Join the process group and play this rank's role; shard 0 returns the summary."""
     world = plan.layout.world
     if store is None and int(os.environ["WORLD_SIZE"]) != world:
-        raise LaunchError(f"torchrun started {os.environ['WORLD_SIZE']} processes; this config needs "
-                          f"{world} (protocol.shards {plan.protocol.shards} + protocol.learners {plan.protocol.learners})")
+        raise LaunchError(f"torchrun started {os.environ['WORLD_SIZE']} processes; this config needs {world} "
+                          f"(protocol.shards {plan.protocol.shards} + protocol.learners {plan.protocol.learners})")
     torch.set_num_threads(plan.runtime.threads)
     role, index = plan.layout.role(rank)
     # A gloo timeout closes every connection of the process: servers judge liveness themselves and never let

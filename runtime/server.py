@@ -9,13 +9,15 @@ writes the trace, evaluates the assembled weights, draws the progress bar
 and writes run.json.
 
 Liveness: a learner that owes the server a message (it is not held) and
-sends nothing for `runtime.timeout` seconds is gone: a protocol Leave, or,
-under hardsync with on_learner_loss = "stop", the end of the run.
+sends nothing for `runtime.timeout` seconds, or whose connection closes, is
+gone: a protocol Leave, or, under hardsync with on_learner_loss = "stop",
+the end of the run.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
 import time
 from datetime import timedelta
@@ -118,7 +120,7 @@ class ShardServer:
                 tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock: this process _exits
                 self.bar = tqdm(total=plan.target, initial=self.ps.gradients_applied, unit="grad",
                                 dynamic_ncols=True, desc="train")
-        self.started = time.monotonic()
+        self.started = self.next_check = time.monotonic()
         if self.primary and not plan.resume:
             self._evaluate_now(0.0, None)
         self._check_finished()
@@ -262,7 +264,6 @@ class ShardServer:
     def _inject_fault(self) -> None:
         rt = self.plan.runtime
         if rt.fault == "server-exit" and rt.fault_target == self.shard and self.ps.version >= rt.fault_after:
-            import os
             os._exit(1)
 
     # --- liveness -------------------------------------------------------------------------------
@@ -276,11 +277,14 @@ class ShardServer:
         return max(seen, self.granted.get(learner, self.started)) + self.plan.runtime.timeout
 
     def _wait(self) -> float:
-        owing = [self._deadline(l) for l in self.active if self._owes(l)]
-        return min(owing, default=time.monotonic() + self.plan.runtime.timeout) - time.monotonic()
+        return self.next_check - time.monotonic()
 
     def _check_liveness(self) -> None:
+        """Every tenth of the timeout (at most every second): lose the learners past their deadline."""
         now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + min(1.0, self.plan.runtime.timeout / 10)
         for learner in sorted(self.active):
             if self._owes(learner) and now > self._deadline(learner):
                 self._lose(learner, f"sent nothing for {self.plan.runtime.timeout:g} s")

@@ -40,7 +40,8 @@ class RuntimeSpec:
     trace: str = field(
         default="full", metadata={"choices": TRACE_DETAILS, "doc": "full: one row per gradient; summary: updates only"})
     port: int = field(
-        default=0, metadata={"min": 0, "max": 65535, "doc": "local runs: rendezvous port on 127.0.0.1 (0 = a free one)"})
+        default=0, metadata={"min": 0, "max": 65535,
+                             "doc": "local runs: rendezvous port on 127.0.0.1 (0 = a free one)"})
     server_ranks: tuple[int, ...] = field(
         default=(), metadata={"each": {"min": 0},
                               "doc": "global ranks of the shard servers, shard order; () = the first `shards` ranks"})

@@ -21,5 +21,6 @@ def versions() -> dict:
 
 def machine() -> dict:
     """Host, platform, CPU count and CUDA devices of the process that writes the trace."""
-    cuda = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    cuda = [torch.cuda.get_device_name(i) for i in range(count)]
     return {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count(), "cuda": cuda}

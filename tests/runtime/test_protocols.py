@@ -43,8 +43,8 @@ def single_learner_error() -> float:
     return evaluate(model, data.test_x, data.test_y)[1]
 
 
-def run_case(out, **protocol):
-    changes = dict(CHANGES, protocol=dict(learners=4, **protocol))
+def run_case(out, runtime=None, **protocol):
+    changes = dict(CHANGES, protocol=dict(learners=4, **protocol), runtime=runtime or {})
     summary = launch(out, **changes)
     s = specs(**changes)
     n = len(load_dataset(s["data"], SEED).train_y)
