@@ -159,8 +159,10 @@ class OverlapLearner(Learner):
         self.pulling = False
         self.pull_after = 0                       # pushes that must leave before the pull
         self.handed = self.sent = 0               # pushes handed to the push thread / sent
-        for target in (self._pull_loop, self._push_loop):
-            threading.Thread(target=self._guard(target), daemon=True).start()
+        threads = [threading.Thread(target=self._guard(target), daemon=True)
+                   for target in (self._pull_loop, self._push_loop)]
+        for thread in threads:
+            thread.start()
         held, t_pull = None, 0.0
         limit = self.plan.wait + 5
         while True:
@@ -187,6 +189,8 @@ class OverlapLearner(Learner):
             raise self.error
         if not self.stopped:
             raise LaunchError(f"{self.me}: no weights from the servers within {limit:g} s")
+        for thread in threads:  # a push in flight finishes before the process leaves the group
+            thread.join(limit)
 
     def _request_pull(self) -> None:
         """Ask the (idle) pull thread for fresher weights; it leaves after the pushes handed so far."""

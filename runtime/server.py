@@ -27,7 +27,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from models import evaluate, load_dataset
-from protocol import (HELD, BarrierShrunk, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update,
+from protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update,
                       staleness_summary, write_run_json)
 
 from . import checkpoint
@@ -195,8 +195,7 @@ class ShardServer:
                 self._apply(d)
             elif type(d) is Hold:
                 self.holds += 1
-            elif type(d) is BarrierShrunk:
-                pass  # the lost learner is already in self.lost; the summary reports the barrier
+            # BarrierShrunk needs no action: _lose recorded the learner, the summary reports the barrier
         for learner in gone:
             self._lose(learner, "closed its connection")
 
@@ -295,7 +294,7 @@ class ShardServer:
         self.active.discard(learner)
         name = self.layout.name(self.layout.learners[learner])
         self.lost.append({"learner": learner, "rank": self.layout.learners[learner], "reason": why,
-                          "t": self.clock(), "version": self.ps.version})
+                          "t": self.clock(), "version": self.ps.version, "session": self.resumed})
         if self.finished:
             return
         if self.plan.protocol.name == "hardsync" and self.plan.runtime.on_learner_loss == "stop":
@@ -441,7 +440,7 @@ class ShardServer:
             "learner_gradients": [counts.get(l, 0) for l in range(self.lam)],
             "holds": self.holds,
             "lost_learners": self.lost,
-            "learners_left": self.lam - len(self.lost),
+            "learners_left": self.lam - sum(l["session"] == self.resumed for l in self.lost),
             "barrier": self.ps.c if self.plan.protocol.name == "hardsync" else None,
             **{k: self.last_metrics.get(k) for k in ("test_error", "test_loss", "train_loss")},
             "checkpoints": self.checkpoints,
