@@ -146,6 +146,16 @@ class ParameterServer:
         """Gradients received but not yet applied."""
         return len(self._buffer)
 
+    def restore(self, version: int, gradients_applied: int, steps: list[int]) -> None:
+        """Continue a checkpointed run on a fresh machine: its version, gradients applied so far, and
+        how many gradients each learner 0..λ−1 had pushed (so `Applied.step` goes on counting)."""
+        if self.version or self.gradients_applied or self._buffer or len(steps) != self.spec.learners:
+            raise ProtocolError(f"restore needs a fresh machine and {self.spec.learners} step counts")
+        self.version = self._oldest = version
+        self.gradients_applied = gradients_applied
+        for learner, n in enumerate(steps):
+            self._learners[learner].steps = n
+
     # --- events ------------------------------------------------------------------
 
     def handle(self, event) -> list:

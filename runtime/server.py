@@ -15,7 +15,6 @@ the end of the run.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import threading
@@ -128,8 +127,7 @@ class ShardServer:
     def _restore(self, state: dict) -> None:
         self.weights.copy_(state["weights"])
         self.optimizer.load_state_dict(state["optimizer"])
-        # ParameterServer has no restore(): its version and gradient count are plain public attributes.
-        self.ps.version, self.ps.gradients_applied = state["version"], state["gradients_applied"]
+        self.ps.restore(state["version"], state["gradients_applied"], state["applied"])
         self.elapsed = state["t"]
         self.first_step = list(state["applied"])
         self.applied = list(state["applied"])
@@ -237,8 +235,7 @@ class ShardServer:
             self.loss_n += 1
         if self.writer is not None:
             times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
-            steps = tuple(dataclasses.replace(a, step=a.step + self.first_step[a.learner]) for a in update.gradients)
-            self.writer.update(dataclasses.replace(update, gradients=steps), t, times)
+            self.writer.update(update, t, times)
             if self.bar is not None:
                 self._progress(len(update.gradients))
         for a in update.gradients:

@@ -289,3 +289,16 @@ def test_invalid_spec_is_refused_by_the_machine():
         ParameterServer(ProtocolSpec(name="softsync", learners=3, n=4))
     with pytest.raises(ValueError, match="protocol.architecture"):
         ParameterServer(ProtocolSpec(name="hardsync", learners=3, architecture="adv*"))
+
+
+def test_restore_continues_versions_and_steps():
+    """A resumed run: versions and each learner's step count go on from the checkpoint."""
+    c = Cluster(name="async", learners=2)
+    c.server.restore(version=10, gradients_applied=10, steps=[6, 4])
+    c.start()
+    assert c.holding == {0: 10, 1: 10}
+    c.push(1)
+    u = c.updates[0]
+    assert u.version == 11 and u.gradients[0].step == 4 and u.gradients[0].staleness == 0
+    with pytest.raises(ProtocolError, match="fresh machine"):
+        c.server.restore(0, 0, [0, 0])
