@@ -35,6 +35,14 @@ class ModelSpec:
             return "lrn", self.lrn, f"left out for {self.name} (only cifar10_full has LRN)"
         return None
 
+    def invalid_with(self, data: DataSpec) -> tuple[str, object, str] | None:
+        """The first violation of a rule that needs `[data]` too, as (field, value, allowed), or None."""
+        if self.name != "mlp" and not data.image:
+            return "name", self.name, f"'mlp' for flat inputs (data.shape {data.shape!r}); conv nets need images"
+        if self.name == "alexnet_style" and data.name == "digits":
+            return "name", self.name, "a smaller net for digits' 8×8 images (alexnet_style needs >= 63 px)"
+        return None
+
 
 @dataclass(frozen=True)
 class DataSpec:

@@ -46,7 +46,6 @@ SECTIONS: dict[str, type] = {
     "experiment": ExperimentSpec, "protocol": ProtocolSpec, "train": TrainSpec, "model": ModelSpec,
     "data": DataSpec, "cluster": ClusterSpec, "sim": SimSpec, "runtime": RuntimeSpec,
 }
-IMAGE_MODELS = ("small_cnn", "cifar10_full", "alexnet_style")
 
 
 @dataclass(frozen=True)
@@ -188,20 +187,10 @@ def _show(value) -> str:
 
 def _cross_section(exp: Experiment) -> tuple[str, object, str] | None:
     """Rules that span sections: (dotted field, value, allowed) for the first one broken."""
-    lam = exp.protocol.learners
-    if exp.cluster.speeds and len(exp.cluster.speeds) != lam:
-        return "cluster.speeds", exp.cluster.speeds, f"one speed per learner ({lam} values) or left out"
-    if exp.model.name in IMAGE_MODELS and not exp.data.image:
-        return "model.name", exp.model.name, f"a model for flat inputs (mlp) with data.shape {exp.data.shape!r}"
-    rt = exp.runtime
-    if rt.server_ranks and len(rt.server_ranks) != exp.protocol.shards:
-        return "runtime.server_ranks", rt.server_ranks, f"one rank per shard ({exp.protocol.shards}) or left out"
-    if rt.fault is not None and rt.fault.startswith("learner") and rt.fault_target >= lam:
-        return "runtime.fault_target", rt.fault_target, f"a learner index below learners ({lam})"
-    if rt.fault == "server-exit" and rt.fault_target >= exp.protocol.shards:
-        return "runtime.fault_target", rt.fault_target, f"a shard index below shards ({exp.protocol.shards})"
-    if exp.model.name == "alexnet_style" and exp.data.name in ("digits",):
-        return "model.name", exp.model.name, "image data of at least 64×64 pixels (not digits' 8×8)"
+    for section, other in (("cluster", exp.protocol), ("runtime", exp.protocol), ("model", exp.data)):
+        bad = getattr(exp, section).invalid_with(other)
+        if bad is not None:
+            return f"{section}.{bad[0]}", bad[1], bad[2]
     return None
 
 

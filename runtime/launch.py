@@ -59,12 +59,10 @@ def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: 
         bad = spec.invalid()
         if bad is not None:
             raise LaunchError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+    for section, bad in (("runtime", runtime.invalid_with(protocol)), ("model", model.invalid_with(data))):
+        if bad is not None:
+            raise LaunchError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
     check_device(runtime.device)
-    if runtime.fault is not None:
-        count = protocol.shards if runtime.fault == "server-exit" else protocol.learners
-        if runtime.fault_target >= count:
-            raise LaunchError(f"runtime.fault_target = {runtime.fault_target}: "
-                              f"allowed 0..{count - 1} for {runtime.fault}")
     dataset = load_dataset(data, seed)
     layout = Layout.of(protocol.shards, protocol.learners, runtime.server_ranks)
     return Plan(protocol, train, model, data, runtime, seed, out, config, progress, resume, layout,

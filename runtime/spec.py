@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from protocol.spec import ProtocolSpec
+
 BACKENDS = ("gloo",)
 LOSS_POLICIES = ("stop", "shrink")
 TRACE_DETAILS = ("full", "summary")
@@ -63,4 +65,17 @@ class RuntimeSpec:
                 value = getattr(self, name)
                 if value != self.__dataclass_fields__[name].default:
                     return name, value, "left out without a fault"
+        return None
+
+    def invalid_with(self, protocol: ProtocolSpec) -> tuple[str, object, str] | None:
+        """The first violation of a rule that needs `[protocol]` too, as (field, value, allowed), or None."""
+        shards, world = protocol.shards, protocol.shards + protocol.learners
+        if self.server_ranks and len(self.server_ranks) != shards:
+            return "server_ranks", list(self.server_ranks), f"one rank per shard ({shards}) or left out"
+        if self.server_ranks and max(self.server_ranks) >= world:
+            return "server_ranks", list(self.server_ranks), f"ranks below the world size {world} (shards + learners)"
+        if self.fault is not None:
+            count, what = (shards, "shard") if self.fault == "server-exit" else (protocol.learners, "learner")
+            if self.fault_target >= count:
+                return "fault_target", self.fault_target, f"a {what} index 0..{count - 1} for {self.fault}"
         return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from .distributions import Stream, factors
-from .errors import SimError
 from .spec import ClusterSpec
 
 
@@ -15,8 +14,6 @@ class ComputeModel:
         speed_seq, pick_seq, step_seq = seq.spawn(3)
         base = cluster.minibatch_seconds if cluster.minibatch_seconds is not None else cluster.sample_seconds * minibatch
         if cluster.speeds:
-            if len(cluster.speeds) != learners:
-                raise SimError(f"cluster.speeds has {len(cluster.speeds)} entries: allowed one per learner ({learners})")
             speeds = np.asarray(cluster.speeds, dtype=float)
         else:
             speeds = factors(np.random.default_rng(speed_seq), cluster.speed_dist, cluster.speed_cv, learners)

@@ -27,8 +27,9 @@ def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: 
         bad = spec.invalid()
         if bad is not None:
             raise SimError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
-    if cluster.fan_in is not None and protocol.architecture == "base":
-        raise SimError(f"cluster.fan_in = {cluster.fan_in}: allowed only with protocol.architecture 'adv' or 'adv*'")
+    bad = cluster.invalid_with(protocol)
+    if bad is not None:
+        raise SimError(f"cluster.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
     if train_samples < 1:
         raise SimError(f"train_samples = {train_samples}: allowed >= 1 (the data set is empty)")
     if model_bytes < 1:

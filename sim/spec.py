@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from protocol.spec import ProtocolSpec
+
 DISTRIBUTIONS = ("constant", "normal", "lognormal", "exponential")
 TRACE_DETAILS = ("full", "summary")
 
@@ -78,6 +80,14 @@ class ClusterSpec:
             bad = _dist_invalid(prefix, getattr(self, f"{prefix}_dist"), getattr(self, f"{prefix}_cv"))
             if bad is not None:
                 return bad
+        return None
+
+    def invalid_with(self, protocol: ProtocolSpec) -> tuple[str, object, str] | None:
+        """The first violation of a rule that needs `[protocol]` too, as (field, value, allowed), or None."""
+        if self.speeds and len(self.speeds) != protocol.learners:
+            return "speeds", list(self.speeds), f"one speed per learner ({protocol.learners} values) or left out"
+        if self.fan_in is not None and protocol.architecture == "base":
+            return "fan_in", self.fan_in, "left out with architecture 'base' (a tree needs 'adv' or 'adv*')"
         return None
 
 

@@ -31,7 +31,7 @@ def test_bad_device_and_fault_target(run_dir):
     assert RuntimeSpec(fault_after=9).invalid()[0] == "fault_after"
     with pytest.raises(LaunchError, match="runtime.device = 'tpu'"):
         launch(run_dir, runtime={"device": "tpu"})
-    with pytest.raises(LaunchError, match="fault_target = 4: allowed 0..3"):
+    with pytest.raises(LaunchError, match="fault_target = 4: allowed a learner index 0..3"):
         launch(run_dir, runtime={"fault": "learner-exit", "fault_target": 4})
 
 

@@ -61,7 +61,7 @@ def test_run_json_holds_config_seed_kind_versions_summary(run_sim, tmp_path):
 
 
 @pytest.mark.parametrize("protocol, cluster, match", [
-    ({"learners": 3}, {"speeds": (1.0, 2.0)}, "cluster.speeds has 2 entries"),
+    ({"learners": 3}, {"speeds": (1.0, 2.0)}, "allowed one speed per learner"),
     ({"learners": 3}, {"fan_in": 2}, "cluster.fan_in = 2"),
     ({"learners": 3, "name": "hardsync", "architecture": "adv*"}, {}, "protocol.architecture = 'adv\\*'"),
     ({"learners": 3}, {"jitter_dist": "normal"}, "cluster.jitter_cv = 0.0"),
