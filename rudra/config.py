@@ -9,6 +9,7 @@ value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 import types
@@ -218,8 +219,9 @@ def describe() -> str:
         lines.append(f"[{section}]  # {(cls.__doc__ or '').strip().splitlines()[0]}")
         for f in dataclasses.fields(cls):
             default = f.default
-            value = "(left out)" if default is None else tomli_w.dumps({"v": list(default) if isinstance(
-                default, tuple) else default})[4:].strip()
+            # JSON spells these values (numbers, strings, booleans, flat lists) the way TOML does
+            value = "(left out)" if default is None else json.dumps(
+                list(default) if isinstance(default, tuple) else default, ensure_ascii=False)
             allowed = _limits(f.metadata).strip()
             lines.append(f"# {f.name} = {value}    {f.metadata.get('doc', '')}" + (f"  [{allowed}]" if allowed else ""))
         lines.append("")
