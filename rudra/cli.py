@@ -160,12 +160,9 @@ def user_errors() -> tuple[type[Exception], ...]:
     from analysis import TraceError
     from models.errors import DatasetError
     from protocol import ProtocolError
-    errors: list[type[Exception]] = [ConfigError, DatasetError, TraceError, ProtocolError]
-    for module, name in (("sim", "SimError"), ("runtime", "LaunchError")):
-        mod = sys.modules.get(module)
-        if mod is not None and hasattr(mod, name):
-            errors.append(getattr(mod, name))
-    return tuple(errors)
+    from runtime.errors import LaunchError
+    from sim.errors import SimError
+    return ConfigError, DatasetError, TraceError, ProtocolError, LaunchError, SimError
 
 
 def main(argv: list[str] | None = None) -> int:
