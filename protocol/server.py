@@ -107,6 +107,7 @@ class ParameterServer:
         # the same table, indexed by event first: one dict lookup per event on the hot path
         self._after: dict[type, dict[str, str]] = {e: {s: n for (s, ev), n in table.items() if ev is e}
                                                    for e in (Pull, Push, Join, Leave)}
+        self._after_pull, self._after_push = self._after[Pull], self._after[Push]
         self._bound = spec.max_staleness
         self._learners: dict[int, _Learner] = {l: _Learner() for l in range(spec.learners)}
         self._present = spec.learners
@@ -167,19 +168,42 @@ class ParameterServer:
     def _next(self, learner: int, event: type) -> tuple[_Learner, str]:
         """The learner's record and the state the event leads to; ProtocolError if illegal."""
         rec = self._learners.get(learner)
-        if rec is None:
-            if event is Join:
-                return _Learner(GONE), IDLE
-            raise ProtocolError(f"unknown learner {learner}")
-        nxt = self._after[event].get(rec.state)
+        if rec is None and event is Join:
+            return _Learner(GONE), IDLE
+        nxt = None if rec is None else self._after[event].get(rec.state)
         if nxt is None:
-            why = _WHY.get((rec.state, event), f"{event.__name__} not allowed in state {rec.state}")
-            raise ProtocolError(f"learner {learner}: {why}")
+            self._refuse(learner, event)
         return rec, nxt
+
+    def _refuse(self, learner: int, event: type) -> None:
+        """Raise the ProtocolError that says why `event` is illegal for the learner now (slow path)."""
+        rec = self._learners.get(learner)
+        if rec is None:
+            raise ProtocolError(f"unknown learner {learner}")
+        why = _WHY.get((rec.state, event), f"{event.__name__} not allowed in state {rec.state}")
+        raise ProtocolError(f"learner {learner}: {why}")
+
+    def _refuse_push(self, learner: int, j: int) -> None:
+        """Raise the ProtocolError for an illegal push, checks in order: state, version, weights held."""
+        rec = self._learners.get(learner)
+        if rec is None or rec.state not in self._after_push:
+            self._refuse(learner, Push)
+        if j > self.version or j < 0:
+            raise ProtocolError(f"learner {learner}: gradient on version {j}, which the server never had "
+                                f"(current version {self.version})")
+        sent = rec.sent
+        if sent is None:
+            raise ProtocolError(f"learner {learner}: push without a pull")
+        lowest = rec.floor if self._overlap else sent
+        raise ProtocolError(f"learner {learner}: gradient on version {j}, but it holds version {sent}"
+                            + (f" and pushed on version {lowest} already" if self._overlap else ""))
 
     def pull(self, learner: int) -> list:
         """Learner asks for weights: Send now, or Hold."""
-        rec, nxt = self._next(learner, Pull)
+        rec = self._learners.get(learner)
+        nxt = None if rec is None else self._after_pull.get(rec.state)
+        if nxt is None:
+            self._refuse(learner, Pull)
         if self._hardsync and learner in self._round:
             return self._hold(learner, rec, "barrier")
         if self._bound is not None and self._too_stale():
@@ -189,18 +213,12 @@ class ParameterServer:
 
     def push(self, learner: int, pulled_version: int, gradient=None) -> list:
         """A gradient arrives; returns an Update when the protocol says so (plus releases)."""
-        rec, nxt = self._next(learner, Push)
+        rec = self._learners.get(learner)
+        nxt = None if rec is None else self._after_push.get(rec.state)
         j = pulled_version
-        if j > self.version or j < 0:
-            raise ProtocolError(f"learner {learner}: gradient on version {j}, which the server never had "
-                                f"(current version {self.version})")
-        sent = rec.sent
-        if sent is None:
-            raise ProtocolError(f"learner {learner}: push without a pull")
-        lowest = rec.floor if self._overlap else sent
-        if not lowest <= j <= sent:
-            raise ProtocolError(f"learner {learner}: gradient on version {j}, but it holds version {sent}"
-                                + (f" and pushed on version {lowest} already" if self._overlap else ""))
+        # legal iff the state allows a push and floor (adv*) or sent ≤ j ≤ sent (sent ≤ version always)
+        if nxt is None or rec.sent is None or not (rec.floor if self._overlap else rec.sent) <= j <= rec.sent:
+            self._refuse_push(learner, j)
         if self._hardsync:
             self._round.add(learner)
         rec.state = nxt

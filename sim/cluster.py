@@ -50,7 +50,7 @@ class Shard:
 
     def __init__(self, index: int, ps: ParameterServer, cost: float, draw: Stream):
         self.index, self.ps, self.cost = index, ps, cost
-        self._draw = None if draw.constant or cost == 0.0 else draw
+        self._draw = None if draw.constant or cost == 0.0 else draw.draw
         self.free = self.busy = 0.0
         self.updates = self.sigma_sum = self.gradients = 0
 
@@ -89,6 +89,7 @@ class Cluster:
                        for s, q in enumerate(update_seq.spawn(S))]
         self.overlap = protocol.architecture == "adv*"
         self.bounded = protocol.max_staleness is not None
+        self.inline = not (self.net.leaf or self.overlap)  # pushes served when they arrive (class docstring)
         # per-learner state, O(1) each
         self.pulled = [[-1] * lam for _ in range(S)]   # version each learner computes on, per shard
         self.incoming = [[-1] * lam for _ in range(S)] if self.overlap else self.pulled
@@ -145,28 +146,26 @@ class Cluster:
             t = shard.free
         ps = shard.ps
         for l, j, handle, pull in items:
-            if j is not None:
-                for d in ps.push(l, j, handle):
-                    t = self._decided(shard, d, t)
-            if pull:
-                for d in ps.pull(l):
-                    t = self._decided(shard, d, t)
+            if j is None:
+                decisions = ps.pull(l)
+            elif pull:  # the pull is answered after the push is processed
+                decisions = ps.push(l, j, handle) + ps.pull(l)
+            else:
+                decisions = ps.push(l, j, handle)
+            for d in decisions:
+                kind = type(d)
+                if kind is Send:
+                    self._weights(s, d.learner, d.version, t)
+                elif kind is Update:
+                    cost = shard.update_cost()
+                    shard.busy += cost
+                    t += cost
+                    self._applied(shard, d, t)
+                else:
+                    self.holds += 1
             if self.stopped:
                 return
         shard.free = t
-
-    def _decided(self, shard: Shard, d, t: float) -> float:
-        kind = type(d)
-        if kind is Send:
-            self._weights(shard.index, d.learner, d.version, t)
-        elif kind is Update:
-            cost = shard.update_cost()
-            shard.busy += cost
-            t += cost
-            self._applied(shard, d, t)
-        else:
-            self.holds += 1
-        return t
 
     def _applied(self, shard: Shard, update: Update, t: float) -> None:
         if shard.index == 0 and t > self.max_seconds:
@@ -227,7 +226,7 @@ class Cluster:
     def _push(self, l: int, t: float, handle, pull: bool) -> None:
         if pull:
             self.t_pull[l], self.pieces[l], self.ready[l] = t, self.S, 0.0
-        inline = not (self.net.leaf or self.overlap)
+        inline = self.inline
         for s in range(self.S):
             sent = self.net.push(l, s, t, (l, self.pulled[s][l], handle, pull))
             if sent is None:

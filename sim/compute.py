@@ -25,7 +25,7 @@ class ComputeModel:
         self.times: list[float] = (base / speeds * slow).tolist()
         step = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
                       cluster.straggler_prob, cluster.straggler_slowdown)
-        self._step = None if step.constant else step
+        self._step = None if step.constant else step.draw
 
     def __call__(self, learner: int) -> float:
         """Seconds for the learner's next minibatch."""

@@ -1,12 +1,14 @@
 """Random factors with mean 1 (see sim/spec.py for the four distributions) and a cheap stream of them.
 
-Draws come in numpy blocks so the hot path pays a list index per value, not a
+Draws come in numpy blocks so the hot path pays an iterator step per value, not a
 numpy call; a stream is consumed in event order, which is deterministic, so
 the same seed and config give the same run.
 """
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,24 +31,24 @@ def factors(rng: np.random.Generator, dist: str, cv: float, size: int) -> np.nda
 
 
 class Stream:
-    """Factors drawn one at a time: `dist`/`cv` jitter, times `slowdown` with probability `prob`."""
+    """Factors drawn one at a time: `dist`/`cv` jitter, times `slowdown` with probability `prob`.
+
+    `draw()` is the next factor: it steps a C-level iterator over the blocks, so Python code runs
+    once per block, not once per factor.
+    """
 
     def __init__(self, rng: np.random.Generator, dist: str, cv: float, prob: float = 0.0, slowdown: float = 1.0):
         self._rng, self._dist, self._cv, self._prob, self._slowdown = rng, dist, cv, prob, slowdown
-        self._buf: list[float] = []
-        self._i = 0
+        self.draw = itertools.chain.from_iterable(self._blocks()).__next__
 
     @property
     def constant(self) -> bool:
         """True when every factor is 1 (callers may skip drawing)."""
         return self._dist == "constant" and (self._prob == 0.0 or self._slowdown == 1.0)
 
-    def __call__(self) -> float:
-        i = self._i
-        if i == len(self._buf):
+    def _blocks(self) -> Iterator[list[float]]:
+        while True:
             f = factors(self._rng, self._dist, self._cv, BLOCK)
             if self._prob > 0.0:
                 f = np.where(self._rng.random(BLOCK) < self._prob, f * self._slowdown, f)
-            self._buf, i = f.tolist(), 0
-        self._i = i + 1
-        return self._buf[i]
+            yield f.tolist()

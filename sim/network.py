@@ -40,16 +40,23 @@ class Nic:
 
 def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float, float]:
     """Send `nbytes` from `a` to `b`, handed over at `t`: (start, delivery) under FIFO serialisation."""
-    rate = a.rate if a.rate < b.rate else b.rate
+    ra, rb = a.rate, b.rate
+    rate = ra if ra < rb else rb
     if rate == math.inf:
         return t, t + latency
-    start = max(t, a.free, b.free)
+    start = t
+    if a.free > start:
+        start = a.free
+    if b.free > start:
+        start = b.free
     d = nbytes / rate
     end = start + d
-    for nic in (a, b):
-        if nic.rate != math.inf:
-            nic.free = end
-            nic.busy += d
+    if ra != math.inf:
+        a.free = end
+        a.busy += d
+    if rb != math.inf:
+        b.free = end
+        b.busy += d
     return start, end + latency
 
 
