@@ -26,6 +26,7 @@ stops before its next minibatch until the weights arrive.
 """
 from __future__ import annotations
 
+import gc
 import math
 
 import numpy as np
@@ -117,11 +118,18 @@ class Cluster:
             self._at(first, (s, [(l, None, None, True) for l in range(self.lam)], first), self._arrive)
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
+        # The run makes no reference cycles (tests/sim/test_cycles.py checks), so reference counting frees
+        # everything and the cyclic collector would only cost time: at λ = 16384 it re-scans the learners'
+        # live objects after every few hundred allocations (hardsync: 88k → 121k gradients/s without it).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self.env.run(until=self.done)
         except RuntimeError as e:  # no event left but no stopping rule met
             raise SimError(f"simulation stalled at t = {self.env.now:g} s with no event left ({e})") from None
         finally:
+            if collecting:
+                gc.enable()
             self._bar.close()
 
     def _at(self, t: float, value, callback) -> None:

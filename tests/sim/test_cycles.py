@@ -1,0 +1,30 @@
+"""Cluster.run pauses the cyclic garbage collector; that is safe only while a run makes no reference cycles."""
+import gc
+
+import numpy as np
+import pytest
+
+from protocol import ProtocolSpec, TrainSpec, TraceWriter
+from sim import ClusterSpec
+from sim.cluster import Cluster
+
+CLUSTER = dict(sample_seconds=0.01, jitter_dist="lognormal", jitter_cv=0.2, latency=1e-4, bandwidth=1.25e9,
+               server_bandwidth=1.25e10, update_seconds=1e-5)
+
+
+@pytest.mark.parametrize("protocol, fan_in", [
+    (dict(name="async", learners=16), None),
+    (dict(name="hardsync", learners=16), None),
+    (dict(name="softsync", learners=16, n=4, max_staleness=3), None),
+    (dict(name="hardsync", learners=16, architecture="adv", shards=2), 4),
+    (dict(name="async", learners=16, architecture="adv*", shards=2, max_staleness=4), 4),
+])
+@pytest.mark.parametrize("detail", ["full", "summary"])
+def test_a_run_leaves_no_cyclic_garbage_and_restores_the_collector(tmp_path, protocol, fan_in, detail):
+    with TraceWriter(tmp_path, detail=detail) as writer:
+        cluster = Cluster(ProtocolSpec(**protocol), TrainSpec(minibatch=1, epochs=1), ClusterSpec(**CLUSTER, fan_in=fan_in),
+                          train_samples=3000, model_bytes=100_000, seq=np.random.SeedSequence(1), writer=writer)
+        gc.collect()
+        cluster.run()
+        assert gc.isenabled()
+        assert gc.collect() == 0
