@@ -46,18 +46,14 @@ from .spec import ClusterSpec
 class Shard:
     """One protocol instance with its clock, update cost and σ tally."""
 
-    __slots__ = ("index", "ps", "free", "busy", "cost", "_draw", "updates", "sigma_sum", "gradients")
+    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients")
     # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
-    def __init__(self, index: int, ps: ParameterServer, cost: float, draw: Stream):
-        self.index, self.ps, self.cost = index, ps, cost
-        self._draw = None if draw.constant or cost == 0.0 else draw.draw
+    def __init__(self, index: int, ps: ParameterServer, cost: Stream):
+        self.index, self.ps = index, ps
+        self.update_cost = cost.draw  # seconds the next update keeps this shard busy
         self.free = self.busy = 0.0
         self.updates = self.sigma_sum = self.gradients = 0
-
-    def update_cost(self) -> float:
-        """Seconds the next update keeps this shard busy."""
-        return self.cost if self._draw is None else self.cost * self._draw()
 
 
 class Cluster:
@@ -85,12 +81,14 @@ class Cluster:
                            cluster.fan_in)
         schedule = LrSchedule(base=train.lr, steps=train.lr_steps, gamma=train.lr_gamma, gradients_per_epoch=per_epoch)
         cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
-        self.shards = [Shard(s, ParameterServer(protocol, schedule), cost,
-                             Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv))
+        self.shards = [Shard(s, ParameterServer(protocol, schedule),
+                             Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost))
                        for s, q in enumerate(update_seq.spawn(S))]
         self.overlap = protocol.architecture == "adv*"
         self.bounded = protocol.max_staleness is not None
         self.inline = not (self.net.leaf or self.overlap)  # pushes served when they arrive (class docstring)
+        # base/adv: one event per gradient, when the push would arrive unqueued (with a tree: when it leaves)
+        self.push_delay = 0.0 if self.net.leaf else self.net.first_hop
         # per-learner state, O(1) each
         self.pulled = [[-1] * lam for _ in range(S)]   # version each learner computes on, per shard
         self.incoming = [[-1] * lam for _ in range(S)] if self.overlap else self.pulled
@@ -199,33 +197,29 @@ class Cluster:
     # --- learner side -------------------------------------------------------------------
 
     def _weights(self, s: int, l: int, version: int, t: float) -> None:
-        """Shard s sends `version` to learner l at t; once every shard has, the learner goes on."""
+        """Shard s sends `version` to learner l at t; once every shard has, the learner goes on:
+        base/adv compute from then and push, the next pull riding along; adv* see `_start`."""
         arrival = self.net.weights(s, l, version, t)
         self.incoming[s][l] = version
-        if arrival > self.ready[l]:
-            self.ready[l] = arrival
+        ready = self.ready
+        if arrival > ready[l]:
+            ready[l] = arrival
         left = self.pieces[l] - 1
         self.pieces[l] = left
         if left:
             return
-        if not self.overlap:
-            self._compute(l, self.ready[l])
+        t0 = ready[l]
+        if self.overlap:
+            self.fresh_at[l], self.pulling[l] = t0, False
+            if self.waiting[l]:
+                self.waiting[l] = False
+                self._start(l, t0)
             return
-        self.fresh_at[l], self.pulling[l] = self.ready[l], False
-        if self.waiting[l]:
-            self.waiting[l] = False
-            self._start(l, self.ready[l])
-
-    def _compute(self, l: int, t0: float) -> None:
-        """base/adv: compute from t0, then push (with the next pull riding along)."""
         c = self.compute(l)
         self.compute_seconds += c
         t1 = t0 + c
         handle = (self.t_pull[l], t0, t1, t1) if self.full else None
-        if self.net.leaf:
-            self._at(t1, (l, t1, handle), self._computed)
-        else:  # one event: when the push would arrive unqueued (see class docstring)
-            self._at(t1 + self.net.first_hop, (l, t1, handle), self._computed)
+        self._at(t1 + self.push_delay, (l, t1, handle), self._computed)
 
     def _computed(self, event) -> None:
         if not self.stopped:

@@ -31,15 +31,18 @@ def factors(rng: np.random.Generator, dist: str, cv: float, size: int) -> np.nda
 
 
 class Stream:
-    """Factors drawn one at a time: `dist`/`cv` jitter, times `slowdown` with probability `prob`.
+    """Factors drawn one at a time: `dist`/`cv` jitter, times `slowdown` with probability `prob`, times `scale`.
 
-    `draw()` is the next factor: it steps a C-level iterator over the blocks, so Python code runs
-    once per block, not once per factor.
+    `draw()` is the next value: it steps a C-level iterator over the blocks, so Python code runs
+    once per block, not once per value (a constant stream just repeats `scale`).
     """
 
-    def __init__(self, rng: np.random.Generator, dist: str, cv: float, prob: float = 0.0, slowdown: float = 1.0):
+    def __init__(self, rng: np.random.Generator, dist: str, cv: float, prob: float = 0.0, slowdown: float = 1.0,
+                 scale: float = 1.0):
         self._rng, self._dist, self._cv, self._prob, self._slowdown = rng, dist, cv, prob, slowdown
-        self.draw = itertools.chain.from_iterable(self._blocks()).__next__
+        self._scale = scale
+        values = itertools.repeat(float(scale)) if self.constant else itertools.chain.from_iterable(self._blocks())
+        self.draw = values.__next__
 
     @property
     def constant(self) -> bool:
@@ -51,4 +54,4 @@ class Stream:
             f = factors(self._rng, self._dist, self._cv, BLOCK)
             if self._prob > 0.0:
                 f = np.where(self._rng.random(BLOCK) < self._prob, f * self._slowdown, f)
-            yield f.tolist()
+            yield (f * self._scale).tolist()
