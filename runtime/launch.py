@@ -102,11 +102,12 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
     # A gloo timeout closes every connection of the process: servers judge liveness themselves and never let
     # one fire; a learner's fires when its server is silent for `plan.wait` seconds, and it exits.
     timeout = timedelta(seconds=SERVER_GLOO_SECONDS if role == "server" else plan.wait)
+    backend = plan.runtime.backend
     try:
         if store is None:
-            dist.init_process_group("gloo", init_method="env://", rank=rank, world_size=world, timeout=timeout)
+            dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world, timeout=timeout)
         else:
-            dist.init_process_group("gloo", store=store, rank=rank, world_size=world, timeout=timeout)
+            dist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=timeout)
     except Exception as error:
         raise LaunchError(f"rank {rank}: rendezvous failed: {first_line(error)}") from None
     if role == "server":
