@@ -56,6 +56,34 @@ class Shard:
         self.updates = self.sigma_sum = self.gradients = 0
 
 
+BURST = 64  # decisions from one message beyond which their events go to SimPy as a _Burst
+
+
+def _time(item: tuple) -> float:
+    return item[0]
+
+
+class _Burst:
+    """Events decided together (a hardsync release: λ of them), sorted by time: SimPy's queue holds only
+    the next one, which hands SimPy its successor when it fires. A λ-deep heap costs ≈ 2 µs per event at
+    λ = 16384 against ≈ 1 µs when short; below BURST events the extra callback costs more than it saves.
+    Events at equal times keep the order they were decided in."""
+
+    __slots__ = ("env", "items", "i")
+
+    def __init__(self, env: simpy.Environment, items: list):
+        self.env, self.items, self.i = env, items, 0
+        self._next(None)
+
+    def _next(self, _) -> None:
+        t, value, callback = self.items[self.i]
+        self.i += 1
+        event = Timeout(self.env, max(0.0, t - self.env.now), value)
+        if self.i < len(self.items):
+            event.callbacks.append(self._next)
+        event.callbacks.append(callback)
+
+
 class Cluster:
     """One simulated run: build it, `run()` it, then read its counters."""
 
@@ -102,6 +130,7 @@ class Cluster:
         self.compute_seconds = 0.0
         self.holds = 0
         self.stopped, self.stopped_by, self.t_end = False, None, 0.0
+        self._burst: list | None = None  # events `_at` collects while a burst of decisions is timed
         self.done = self.env.event()
         self._bar = tqdm(total=self.target, unit="grad", disable=not progress, dynamic_ncols=True)
         self._tick = max(1, self.target // 200)
@@ -131,7 +160,11 @@ class Cluster:
             self._bar.close()
 
     def _at(self, t: float, value, callback) -> None:
-        Timeout(self.env, max(0.0, t - self.env.now), value).callbacks.append(callback)
+        """Call `callback` with an event of `value` at t (during a burst: once the burst is timed)."""
+        if self._burst is not None:
+            self._burst.append((t, value, callback))
+        else:
+            Timeout(self.env, max(0.0, t - self.env.now), value).callbacks.append(callback)
 
     def _stop(self, t: float, why: str) -> None:
         if not self.stopped:
@@ -158,6 +191,9 @@ class Cluster:
                 decisions = ps.push(l, j, handle) + ps.pull(l)
             else:
                 decisions = ps.push(l, j, handle)
+            burst = len(decisions) > BURST
+            if burst:
+                self._burst = []
             for d in decisions:
                 kind = type(d)
                 if kind is Send:
@@ -169,6 +205,11 @@ class Cluster:
                     self._applied(shard, d, t)
                 else:
                     self.holds += 1
+            if burst:
+                events, self._burst = self._burst, None
+                if events:
+                    events.sort(key=_time)
+                    _Burst(self.env, events)
             if self.stopped:
                 return
         shard.free = t
