@@ -28,3 +28,8 @@ def test_a_run_leaves_no_cyclic_garbage_and_restores_the_collector(tmp_path, pro
         cluster.run()
         assert gc.isenabled()
         assert gc.collect() == 0
+
+
+def test_simulate_restores_the_collector_it_pauses(run_sim):
+    run_sim(protocol=dict(name="hardsync", learners=4))
+    assert gc.isenabled()
