@@ -36,6 +36,7 @@ pulls and pushes that created them.
 from __future__ import annotations
 
 from collections import deque
+from typing import NoReturn
 
 from .events import (Applied, BarrierShrunk, Hold, Join, Leave, ProtocolError, Pull, Push, Send, Update)
 from .lr import LrSchedule, make_policy
@@ -175,7 +176,7 @@ class ParameterServer:
             self._refuse(learner, event)
         return rec, nxt
 
-    def _refuse(self, learner: int, event: type) -> None:
+    def _refuse(self, learner: int, event: type) -> NoReturn:
         """Raise the ProtocolError that says why `event` is illegal for the learner now (slow path)."""
         rec = self._learners.get(learner)
         if rec is None:
@@ -183,7 +184,7 @@ class ParameterServer:
         why = _WHY.get((rec.state, event), f"{event.__name__} not allowed in state {rec.state}")
         raise ProtocolError(f"learner {learner}: {why}")
 
-    def _refuse_push(self, learner: int, j: int) -> None:
+    def _refuse_push(self, learner: int, j: int) -> NoReturn:
         """Raise the ProtocolError for an illegal push, checks in order: state, version, weights held."""
         rec = self._learners.get(learner)
         if rec is None or rec.state not in self._after_push:
@@ -216,7 +217,7 @@ class ParameterServer:
         rec = self._learners.get(learner)
         nxt = None if rec is None else self._after_push.get(rec.state)
         j = pulled_version
-        # legal iff the state allows a push and floor (adv*) or sent ≤ j ≤ sent (sent ≤ version always)
+        # legal iff the state allows a push and floor ≤ j ≤ sent (adv*) or j = sent; sent ≤ version always
         if nxt is None or rec.sent is None or not (rec.floor if self._overlap else rec.sent) <= j <= rec.sent:
             self._refuse_push(learner, j)
         if self._hardsync:

@@ -30,6 +30,7 @@ import contextlib
 import gc
 import math
 from collections.abc import Iterator
+from operator import itemgetter
 
 import numpy as np
 import simpy
@@ -75,10 +76,6 @@ def cycle_collector_paused() -> Iterator[None]:
 
 
 BURST = 64  # decisions from one message beyond which their events go to SimPy as a _Burst
-
-
-def _time(item: tuple) -> float:
-    return item[0]
 
 
 class _Burst:
@@ -220,7 +217,7 @@ class Cluster:
             if burst:
                 events, self._burst = self._burst, None
                 if events:
-                    events.sort(key=_time)
+                    events.sort(key=itemgetter(0))  # stable: ties keep their order
                     _Burst(self.env, events)
             if self.stopped:
                 return
