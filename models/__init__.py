@@ -12,7 +12,7 @@ _EXPORTS = {
     "ModelSpec": "models.spec", "DataSpec": "models.spec",
     "DatasetError": "models.errors",
     "spec_parameter_count": "models.size", "spec_parameter_bytes": "models.size", "data_shape": "models.size",
-    "LearnerStream": "models.sampling", "gradients_per_epoch": "models.sampling",
+    "LearnerStream": "models.sampling",
     "build_model": "models.build",
     "flatten_parameters": "models.flat", "flat_grad": "models.flat",
     "parameter_count": "models.flat", "parameter_bytes": "models.flat",

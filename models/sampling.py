@@ -17,11 +17,6 @@ MODES = ("whole", "shard")
 _SPLIT, _ORDER = 0, 1
 
 
-def gradients_per_epoch(n_samples: int, minibatch: int) -> float:
-    """N/μ: the number of gradients (across all learners) that consume every sample once."""
-    return n_samples / minibatch
-
-
 class LearnerStream:
     """The minibatch index stream of learner `learner` of `learners`; deterministic per seed.
 

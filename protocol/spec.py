@@ -6,7 +6,10 @@ cross-field rules live in `invalid()`, which names the first bad field.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+from .lr import LrSchedule
 
 # Field metadata understood by rudra/config.py (every layer's specs use it):
 #   doc      one line shown by `rudra check --explain` and in error messages
@@ -74,3 +77,19 @@ class TrainSpec:
         if list(self.lr_steps) != sorted(set(self.lr_steps)):
             return "lr_steps", list(self.lr_steps), "strictly increasing epochs"
         return None
+
+    # An epoch is every training sample consumed once across all learners: N/μ gradients.
+    # Both drivers take the run's length and schedule from here.
+
+    def gradients_per_epoch(self, train_samples: int) -> float:
+        """N/μ gradients make one epoch."""
+        return train_samples / self.minibatch
+
+    def target_gradients(self, train_samples: int) -> int:
+        """Gradients to apply before `epochs` are done."""
+        return math.ceil(self.epochs * self.gradients_per_epoch(train_samples) - 1e-9)
+
+    def schedule(self, train_samples: int) -> LrSchedule:
+        """The server's learning rate: lr, times lr_gamma at each epoch in lr_steps."""
+        return LrSchedule(base=self.lr, steps=self.lr_steps, gamma=self.lr_gamma,
+                          gradients_per_epoch=self.gradients_per_epoch(train_samples))

@@ -1,7 +1,6 @@
 """What every process of a run derives identically from the config: specs, layout, sizes and targets."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,16 +34,15 @@ class Plan:
     @property
     def per_epoch(self) -> float:
         """N/μ: gradients (across all learners) per epoch."""
-        return self.train_samples / self.train.minibatch
+        return self.train.gradients_per_epoch(self.train_samples)
 
     @property
     def target(self) -> int:
         """Gradients to apply before the run is complete."""
-        return math.ceil(self.train.epochs * self.per_epoch - 1e-9)
+        return self.train.target_gradients(self.train_samples)
 
     def schedule(self) -> LrSchedule:
-        return LrSchedule(base=self.train.lr, steps=self.train.lr_steps, gamma=self.train.lr_gamma,
-                          gradients_per_epoch=self.per_epoch)
+        return self.train.schedule(self.train_samples)
 
     def bounds(self) -> list[tuple[int, int]]:
         """Each shard's [start, stop) in the flat buffer."""

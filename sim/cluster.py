@@ -37,7 +37,7 @@ import simpy
 from simpy.events import Timeout
 from tqdm import tqdm
 
-from protocol import HELD, LrSchedule, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
+from protocol import HELD, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
 
 from .compute import ComputeModel
 from .distributions import Stream
@@ -111,8 +111,8 @@ class Cluster:
         self.env = simpy.Environment()
         self.writer = writer
         self.full = writer is not None and writer.detail == "full"
-        self.per_epoch = per_epoch = train_samples / train.minibatch
-        self.target = math.ceil(train.epochs * per_epoch - 1e-9)
+        self.per_epoch = train.gradients_per_epoch(train_samples)
+        self.target = train.target_gradients(train_samples)
         if max_gradients is not None:
             self.target = min(self.target, max_gradients)
         self.max_updates = max_updates
@@ -122,7 +122,7 @@ class Cluster:
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
                            cluster.fan_in)
-        schedule = LrSchedule(base=train.lr, steps=train.lr_steps, gamma=train.lr_gamma, gradients_per_epoch=per_epoch)
+        schedule = train.schedule(train_samples)
         cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost))

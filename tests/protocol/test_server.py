@@ -302,3 +302,14 @@ def test_restore_continues_versions_and_steps():
     assert u.version == 11 and u.gradients[0].step == 4 and u.gradients[0].staleness == 0
     with pytest.raises(ProtocolError, match="fresh machine"):
         c.server.restore(0, 0, [0, 0])
+
+
+def test_train_spec_fixes_epoch_length_target_and_schedule():
+    """An epoch is N/μ gradients; the run ends after epochs·N/μ; lr steps at the given epochs."""
+    from protocol import TrainSpec
+    t = TrainSpec(minibatch=8, epochs=2.5, lr=1.0, lr_steps=(2.0,), lr_gamma=0.5)
+    assert t.gradients_per_epoch(100) == 12.5
+    assert t.target_gradients(100) == 32            # ⌈31.25⌉
+    assert TrainSpec(minibatch=4, epochs=3).target_gradients(100) == 75
+    s = t.schedule(100)
+    assert (s.at(24), s.at(25)) == (1.0, 0.5)
