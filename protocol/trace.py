@@ -18,9 +18,13 @@ from __future__ import annotations
 import csv
 import json
 import math
+import platform
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 from .events import Update
 
@@ -164,6 +168,15 @@ def write_run_json(run_dir: str | Path, info: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(path)
+
+
+def software_versions(**packages: str) -> dict:
+    """run.json's "versions": rudra, python and numpy, plus the driver's own packages (simpy, torch)."""
+    try:
+        rudra = metadata.version("rudra")
+    except metadata.PackageNotFoundError:
+        rudra = None
+    return {"rudra": rudra, "python": platform.python_version(), "numpy": np.__version__, **packages}
 
 
 def read_run_json(run_dir: str | Path) -> dict:

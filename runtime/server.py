@@ -28,13 +28,14 @@ from tqdm import tqdm
 from models import evaluate, load_dataset
 from protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update,
                       staleness_summary, write_run_json)
+from protocol.trace import software_versions
 
 from . import checkpoint
 from .compute import flat_model
 from .errors import LaunchError, first_line
 from .inbox import Closed, Inbox
 from .plan import Plan
-from .versions import machine, versions
+from .versions import machine
 from .wire import ABORT, BYE, FLAG, PULL, PUSH, SLICE, STOP, VALUE, WEIGHTS, Message
 
 FINAL = -1          # evaluation index of the end-of-run evaluation
@@ -449,5 +450,5 @@ class ShardServer:
 
     def _write_run_json(self, status: str, summary: dict | None = None) -> None:
         write_run_json(self.plan.out, {"config": self.plan.config, "seed": self.plan.seed, "kind": "real",
-                                       "versions": versions(), "machine": machine(),
+                                       "versions": software_versions(torch=torch.__version__), "machine": machine(),
                                        "summary": summary or {"status": status}})

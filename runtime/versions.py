@@ -1,22 +1,11 @@
-"""What run.json records about the software and the machine a real run used."""
+"""What run.json records about the machine a real run used."""
 from __future__ import annotations
 
 import os
 import platform
 import socket
-from importlib import metadata
 
-import numpy as np
 import torch
-
-
-def versions() -> dict:
-    """Versions of rudra, python, torch and numpy."""
-    try:
-        rudra = metadata.version("rudra")
-    except metadata.PackageNotFoundError:
-        rudra = None
-    return {"rudra": rudra, "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
 
 
 def machine() -> dict:

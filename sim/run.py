@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
-import platform
 import time
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import numpy as np
 import simpy
 
 from protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
+from protocol.trace import software_versions
 
 from .cluster import Cluster, cycle_collector_paused
 from .errors import SimError
@@ -34,15 +33,6 @@ def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: 
         raise SimError(f"train_samples = {train_samples}: allowed >= 1 (the data set is empty)")
     if model_bytes < 1:
         raise SimError(f"model_bytes = {model_bytes}: allowed >= 1")
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version(), "numpy": np.__version__, "simpy": simpy.__version__}
-    try:
-        out["rudra"] = importlib.metadata.version("rudra")
-    except importlib.metadata.PackageNotFoundError:
-        out["rudra"] = None
-    return out
 
 
 def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, train_samples: int,
@@ -77,6 +67,6 @@ def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim
         baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq)
                     if sim.speedup else None)
         summary = summarize(c, baseline)
-    write_run_json(out, {"config": config, "seed": seed, "kind": "sim", "versions": _versions(), "summary": summary,
+    write_run_json(out, {"config": config, "seed": seed, "kind": "sim", "versions": software_versions(simpy=simpy.__version__), "summary": summary,
                          "wall_seconds": time.perf_counter() - wall})
     return summary
