@@ -40,7 +40,7 @@ from typing import NoReturn
 
 from .events import (Applied, BarrierShrunk, Hold, Join, Leave, ProtocolError, Pull, Push, Send, Update)
 from .lr import LrSchedule, make_policy
-from .spec import ProtocolSpec
+from .spec import ProtocolSpec, first_problem
 
 IDLE, COMPUTING, HELD, GONE = "IDLE", "COMPUTING", "HELD", "GONE"
 
@@ -93,9 +93,9 @@ class ParameterServer:
     """One protocol instance (one per shard): feed it events, carry out its decisions."""
 
     def __init__(self, spec: ProtocolSpec, schedule: LrSchedule | None = None):
-        bad = spec.invalid()
-        if bad is not None:
-            raise ValueError(f"protocol.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+        problem = first_problem([("protocol", spec.invalid())])
+        if problem:
+            raise ValueError(problem)
         self.spec = spec
         self.version = 0
         self.gradients_applied = 0

@@ -7,6 +7,7 @@ cross-field rules live in `invalid()`, which names the first bad field.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .lr import LrSchedule
@@ -16,6 +17,20 @@ from .lr import LrSchedule
 #   choices  the allowed values
 #   min/max  inclusive bounds;  gt: exclusive lower bound
 #   each     for tuples: constraints applied to every item (a dict of the above)
+Violation = tuple[str, object, str]  # (field, value, what is allowed), as `invalid()` returns it
+
+
+def first_problem(checks: Iterable[tuple[str, Violation | None]]) -> str | None:
+    """The one-line message for the first (section, violation) that is not None:
+    `section.field = value: allowed ...`, the form every layer reports a bad setting in."""
+    for section, bad in checks:
+        if bad is not None:
+            field_, value, allowed = bad
+            value = list(value) if isinstance(value, tuple) else value
+            return f"{section}.{field_} = {value!r}: allowed {allowed}"
+    return None
+
+
 PROTOCOLS = ("hardsync", "softsync", "async")
 LR_POLICIES = ("constant", "mean-staleness", "per-gradient")
 ARCHITECTURES = ("base", "adv", "adv*")

@@ -20,7 +20,7 @@ from pathlib import Path
 import tomli_w
 
 from models.spec import DataSpec, ModelSpec
-from protocol.spec import ProtocolSpec, TrainSpec
+from protocol.spec import ProtocolSpec, TrainSpec, first_problem
 from runtime.spec import RuntimeSpec
 from sim.spec import ClusterSpec, SimSpec
 
@@ -113,9 +113,11 @@ def parse(doc: dict, where: str = "config") -> Experiment:
             raise ConfigError(f"{where}: {section} = {table!r}: allowed a [{section}] table")
         specs[section] = _section(cls, section, table, where)
     exp = Experiment(**specs)
-    bad = _cross_section(exp)
-    if bad is not None:
-        raise ConfigError(f"{where}: {bad[0]} = {_show(bad[1])}: allowed {bad[2]}")
+    problem = first_problem([("cluster", exp.cluster.invalid_with(exp.protocol)),
+                             ("runtime", exp.runtime.invalid_with(exp.protocol)),
+                             ("model", exp.model.invalid_with(exp.data))])
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     return exp
 
 
@@ -129,12 +131,12 @@ def _section(cls: type, section: str, table: dict, where: str):
             raise ConfigError(f"{where}: {section}.{key} is not a setting: allowed {', '.join(fields)}")
         problem, value = _check(value, hints[key], f.metadata)
         if problem:
-            raise ConfigError(f"{where}: {section}.{key} = {_show(table[key])}: allowed {problem}")
+            raise ConfigError(f"{where}: {first_problem([(section, (key, table[key], problem))])}")
         values[key] = value
     spec = cls(**values)
-    bad = spec.invalid()
-    if bad is not None:
-        raise ConfigError(f"{where}: {section}.{bad[0]} = {_show(bad[1])}: allowed {bad[2]}")
+    problem = first_problem([(section, spec.invalid())])
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     return spec
 
 
@@ -180,19 +182,6 @@ def _limits(meta: dict) -> str:
     if "choices" in meta:
         parts.append("one of " + ", ".join(repr(c) for c in meta["choices"]))
     return (" " + " and ".join(parts)) if parts else ""
-
-
-def _show(value) -> str:
-    return repr(value) if not isinstance(value, tuple) else repr(list(value))
-
-
-def _cross_section(exp: Experiment) -> tuple[str, object, str] | None:
-    """Rules that span sections: (dotted field, value, allowed) for the first one broken."""
-    for section, other in (("cluster", exp.protocol), ("runtime", exp.protocol), ("model", exp.data)):
-        bad = getattr(exp, section).invalid_with(other)
-        if bad is not None:
-            return f"{section}.{bad[0]}", bad[1], bad[2]
-    return None
 
 
 # --- writing ------------------------------------------------------------------

@@ -27,6 +27,7 @@ from models import load_dataset
 from models.size import spec_parameter_count
 from models.spec import DataSpec, ModelSpec
 from protocol import ProtocolSpec, TrainSpec, read_run_json
+from protocol.spec import first_problem
 
 from .errors import LaunchError, first_line
 from .layout import Layout
@@ -54,14 +55,11 @@ def train(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: Data
 def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
               seed: int, out: Path, config: dict, progress: bool, resume: bool) -> Plan:
     """Check what the launch needs (specs, device, fault target, data) and fix the run's shape."""
-    for section, spec in (("protocol", protocol), ("train", train), ("model", model), ("data", data),
-                          ("runtime", runtime)):
-        bad = spec.invalid()
-        if bad is not None:
-            raise LaunchError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
-    for section, bad in (("runtime", runtime.invalid_with(protocol)), ("model", model.invalid_with(data))):
-        if bad is not None:
-            raise LaunchError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+    problem = first_problem([("protocol", protocol.invalid()), ("train", train.invalid()), ("model", model.invalid()),
+                             ("data", data.invalid()), ("runtime", runtime.invalid()),
+                             ("runtime", runtime.invalid_with(protocol)), ("model", model.invalid_with(data))])
+    if problem:
+        raise LaunchError(problem)
     check_device(runtime.device)
     dataset = load_dataset(data, seed)
     layout = Layout.of(protocol.shards, protocol.learners, runtime.server_ranks)

@@ -9,6 +9,7 @@ import numpy as np
 import simpy
 
 from protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
+from protocol.spec import first_problem
 from protocol.trace import software_versions
 
 from .cluster import Cluster, cycle_collector_paused
@@ -22,13 +23,11 @@ BASELINE_GRADIENTS = 2000  # λ = 1 is sequential: its rate settles within a few
 def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec,
            train_samples: int, model_bytes: int) -> None:
     """Raise SimError naming the first setting the simulator cannot run."""
-    for section, spec in (("protocol", protocol), ("train", train), ("cluster", cluster), ("sim", sim)):
-        bad = spec.invalid()
-        if bad is not None:
-            raise SimError(f"{section}.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
-    bad = cluster.invalid_with(protocol)
-    if bad is not None:
-        raise SimError(f"cluster.{bad[0]} = {bad[1]!r}: allowed {bad[2]}")
+    problem = first_problem([("protocol", protocol.invalid()), ("train", train.invalid()),
+                             ("cluster", cluster.invalid()), ("sim", sim.invalid()),
+                             ("cluster", cluster.invalid_with(protocol))])
+    if problem:
+        raise SimError(problem)
     if train_samples < 1:
         raise SimError(f"train_samples = {train_samples}: allowed >= 1 (the data set is empty)")
     if model_bytes < 1:
