@@ -27,6 +27,14 @@ class LrSchedule:
         epoch = gradients_applied / self.gradients_per_epoch
         return self.base * self.gamma ** bisect.bisect_right(self.steps, epoch)
 
+    def holds_until(self, gradients_applied: int) -> float:
+        """A gradient count > `gradients_applied` before which `at` cannot change (inf: never), so
+        callers may keep the rate until then; it may come early, never late."""
+        k = bisect.bisect_right(self.steps, gradients_applied / self.gradients_per_epoch)
+        if k == len(self.steps):
+            return math.inf
+        return max(gradients_applied + 1, math.floor(self.steps[k] * self.gradients_per_epoch))
+
 
 class Constant:
     """α = α₀ for every gradient."""

@@ -100,6 +100,7 @@ class ParameterServer:
         self.version = 0
         self.gradients_applied = 0
         self.schedule = schedule or LrSchedule(base=1.0)
+        self._lr, self._lr_until = 0.0, 0  # the policy's rate, valid below _lr_until gradients applied
         self._hardsync = spec.name == "hardsync"
         self._softness = spec.softness
         self._policy = make_policy(spec.lr_policy, self._softness)
@@ -275,15 +276,20 @@ class ParameterServer:
         return len(self._buffer) >= self._c
 
     def _update(self) -> Update:
-        i, c, policy = self.version, len(self._buffer), self._policy
-        scale = policy.scale
-        applied = tuple([Applied(l, step, j, i - j, scale(i - j, c), g) for l, step, j, g in self._buffer])
+        i, buffer, policy = self.version, self._buffer, self._policy
+        c, scale = len(buffer), policy.scale
+        applied = []  # a loop, not a comprehension: Python 3.11 gives each comprehension its own frame
+        for l, step, j, g in buffer:
+            applied.append(Applied(l, step, j, i - j, scale(i - j, c), g))
         self._buffer = []
-        self._round.clear()
+        if self._hardsync:
+            self._round.clear()
         self.version = i + 1
-        lr = policy.lr(self.schedule.at(self.gradients_applied))
-        self.gradients_applied += c
-        return Update(self.version, lr, applied)
+        done = self.gradients_applied
+        if done >= self._lr_until:
+            self._lr, self._lr_until = policy.lr(self.schedule.at(done)), self.schedule.holds_until(done)
+        self.gradients_applied = done + c
+        return Update(self.version, self._lr, tuple(applied))
 
     def _grant(self, learner: int, rec: _Learner) -> Send:
         v = self.version

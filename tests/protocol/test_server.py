@@ -164,6 +164,20 @@ def test_lr_schedule_steps_by_epoch():
     assert [u.lr for u in c.updates][19:22] == pytest.approx([1, 0.1, 0.1])
 
 
+@pytest.mark.parametrize("per_epoch", [10, 3.0, 7.7, 100 / 3, 0.3, 1 / 3])
+def test_lr_schedule_holds_until_never_skips_a_step(per_epoch):
+    """The server keeps the rate until `holds_until`; read that way, every gradient count gets at()'s
+    rate, including steps that fall between counts or on float-rounded boundaries."""
+    from protocol import LrSchedule
+    s = LrSchedule(base=1.0, steps=(0.1, 1 / 3, 1.5, 2.2, 7), gamma=0.5, gradients_per_epoch=per_epoch)
+    rate, until = None, 0
+    for g in range(400):
+        if g >= until:
+            rate, until = s.at(g), s.holds_until(g)
+            assert until > g
+        assert rate == s.at(g), g
+
+
 # --- max_staleness ------------------------------------------------------------------------
 
 def test_max_staleness_holds_and_releases():
