@@ -4,11 +4,11 @@ from .events import (Applied, BarrierShrunk, Decision, Event, Hold, Join, Leave,
 from .lr import LrSchedule, make_policy
 from .server import COMPUTING, GONE, HELD, IDLE, ParameterServer
 from .spec import ARCHITECTURES, LR_POLICIES, PROTOCOLS, ProtocolSpec, TrainSpec
-from .trace import SCHEMA, TraceWriter, read_run_json, staleness_summary, write_run_json
+from .trace import SCHEMA, TraceWriter, binned_histogram, read_run_json, staleness_summary, write_run_json
 
 __all__ = [
     "Applied", "BarrierShrunk", "Decision", "Event", "Hold", "Join", "Leave", "ProtocolError", "Pull", "Push", "Send",
     "Update", "LrSchedule", "make_policy", "COMPUTING", "GONE", "HELD", "IDLE", "ParameterServer", "ARCHITECTURES",
-    "LR_POLICIES", "PROTOCOLS", "ProtocolSpec", "TrainSpec", "SCHEMA", "TraceWriter", "read_run_json",
-    "staleness_summary", "write_run_json",
+    "LR_POLICIES", "PROTOCOLS", "ProtocolSpec", "TrainSpec", "SCHEMA", "TraceWriter", "binned_histogram",
+    "read_run_json", "staleness_summary", "write_run_json",
 ]

@@ -62,6 +62,17 @@ def staleness_summary(histogram: dict[int, int]) -> dict[str, float]:
     return {"count": total, "mean": mean, "p50": rank(0.5), "p99": rank(0.99), "max": keys[-1]}
 
 
+def binned_histogram(histogram: dict[int, int], bins: int = 100) -> tuple[int, list[list[int]]]:
+    """(width, [[lowest σ of the bin, count], ...]) for run.json: exact (width 1) while max σ < `bins`,
+    else at most `bins` bins of equal width, so the summary stays short at any λ (staleness.csv is exact)."""
+    width = max(1, -(-(max(histogram, default=0) + 1) // bins))
+    binned: dict[int, int] = {}
+    for k, v in histogram.items():
+        low = k - k % width
+        binned[low] = binned.get(low, 0) + v
+    return width, sorted([k, v] for k, v in binned.items())
+
+
 def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a + b for counts indexed from 0, the shorter one padded with zeros."""
     if len(a) < len(b):

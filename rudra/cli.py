@@ -39,22 +39,34 @@ def run_dir(exp, kind: str, out: str | None) -> Path:
     return Path(out) if out else Path(exp.experiment.out) / exp.experiment.name / kind
 
 
+def _show(v) -> str:
+    """A summary value as text: floats to 6 significant digits, also inside lists."""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(_show, v)) + "]"
+    return str(v)
+
+
 def print_summary(title: str, summary: dict, out: Path) -> None:
-    """Summary dict as aligned `key: value` lines (nested dicts flattened with dots)."""
+    """Summary dict as aligned `key: value` lines (nested dicts flattened with dots; the σ histogram
+    is named, not printed: it is in run.json and, for every σ, in staleness.csv)."""
     print(f"{title} -> {out}")
     flat: dict[str, object] = {}
 
     def walk(prefix: str, d: dict) -> None:
         for k, v in d.items():
-            if isinstance(v, dict) and k != "staleness_histogram":
+            if isinstance(v, dict):
                 walk(f"{prefix}{k}.", v)
-            else:
+            elif k == "staleness_histogram":
+                flat[prefix + k] = f"{len(v)} bins in run.json, every σ in staleness.csv"
+            elif k != "staleness_bin_width":
                 flat[prefix + k] = v
 
     walk("", summary)
     width = max(map(len, flat), default=0)
     for k, v in flat.items():
-        text = f"{v:.6g}" if isinstance(v, float) else str(v)
+        text = v if isinstance(v, str) else _show(v)
         print(f"  {k:<{width}}  {text}")
 
 

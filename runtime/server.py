@@ -26,7 +26,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from models import evaluate, load_dataset
-from protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update,
+from protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update, binned_histogram,
                       staleness_summary, write_run_json)
 from protocol.trace import software_versions
 
@@ -421,7 +421,9 @@ class ShardServer:
     def _summary(self, status: str) -> dict:
         t = self.clock()
         g, per_epoch = self.ps.gradients_applied, self.plan.per_epoch
-        counts = {l: n for l, (n, _) in sorted(self.writer.per_learner.items())}
+        counts = {l: n for l, (n, _) in self.writer.per_learner.items()}
+        hist = self.writer.histogram
+        width, bins = binned_histogram(hist)
         return {
             "status": status,
             "seconds": t,
@@ -433,8 +435,9 @@ class ShardServer:
             "gradients_per_second": g / t if t > 0 else 0.0,
             "samples_per_second": g * self.plan.train.minibatch / t if t > 0 else 0.0,
             "updates_per_second": self.ps.version / t if t > 0 else 0.0,
-            "staleness": staleness_summary(dict(self.writer.histogram)),
-            "staleness_histogram": sorted([k, v] for k, v in self.writer.histogram.items()),
+            "staleness": staleness_summary(hist),
+            "staleness_histogram": bins,
+            "staleness_bin_width": width,
             "learner_gradients": [counts.get(l, 0) for l in range(self.lam)],
             "holds": self.holds,
             "lost_learners": self.lost,

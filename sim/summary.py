@@ -7,7 +7,8 @@ Keys (times in simulated seconds; rates per simulated second):
   epochs, seconds_per_epoch  epoch = N/μ gradients
   gradients_per_second, updates_per_second
   staleness                count, mean ⟨σ⟩, p50, p99, max (shard 0)
-  staleness_histogram      [[σ, count], ...] (also staleness.csv)
+  staleness_histogram      [[lowest σ of the bin, count], ...]: at most 100 bins (staleness.csv: every σ)
+  staleness_bin_width      σ values per bin (1: exact)
   shard_staleness_mean     ⟨σ⟩ per shard (adv, adv*: shards decide independently)
   server_utilisation       per shard: share of time spent applying updates
   nic_utilisation          {"in": [...], "out": [...]} per shard NIC direction
@@ -19,7 +20,7 @@ Keys (times in simulated seconds; rates per simulated second):
 """
 from __future__ import annotations
 
-from protocol import staleness_summary
+from protocol import binned_histogram, staleness_summary
 
 from .cluster import Cluster
 
@@ -38,6 +39,7 @@ def summarize(c: Cluster, baseline_rate: float | None) -> dict:
     per_learner = c.writer.per_learner if c.writer is not None else {}
     counts = [per_learner.get(l, (0, 0))[0] for l in range(c.lam)]
     staleness = staleness_summary(hist)
+    width, bins = binned_histogram(hist)
     return {
         "simulated_seconds": t,
         "stopped_by": c.stopped_by,
@@ -48,7 +50,8 @@ def summarize(c: Cluster, baseline_rate: float | None) -> dict:
         "gradients_per_second": rate,
         "updates_per_second": s0.updates / t if t > 0 else 0.0,
         "staleness": staleness,
-        "staleness_histogram": sorted([k, v] for k, v in hist.items()),
+        "staleness_histogram": bins,
+        "staleness_bin_width": width,
         "shard_staleness_mean": [staleness["mean"] if sh.index == 0 else sh.sigma_sum / sh.gradients
                                  if sh.gradients else None for sh in c.shards],
         "server_utilisation": [_share(sh.busy, t) for sh in c.shards],

@@ -1,9 +1,10 @@
-"""StalenessTally counts exactly what a per-gradient dict would, across its numpy folds and a restore."""
+"""The trace's σ counting: StalenessTally matches a per-gradient dict across folds and a restore;
+binned_histogram keeps run.json short without losing a gradient."""
 import random
 from collections import Counter
 
 from protocol.events import Applied
-from protocol.trace import StalenessTally
+from protocol.trace import StalenessTally, binned_histogram
 
 
 def _updates(seed: int, n: int):
@@ -41,3 +42,14 @@ def test_restore_continues_the_counts():
     for u in second:
         b.add(u)
     assert (b.histogram, b.per_learner) == _naive(first + second)
+
+
+def test_binned_histogram_is_exact_when_short_and_bounded_when_long():
+    short = {0: 5, 3: 2, 99: 1}
+    assert binned_histogram(short) == (1, [[0, 5], [3, 2], [99, 1]])
+    long = {k: k % 7 + 1 for k in range(0, 16_384, 3)}
+    width, bins = binned_histogram(long)
+    assert width == 164 and len(bins) <= 100
+    assert sum(c for _, c in bins) == sum(long.values())
+    assert all(low % width == 0 for low, _ in bins)
+    assert dict(bins)[width] == sum(v for k, v in long.items() if width <= k < 2 * width)
