@@ -127,13 +127,15 @@ class StalenessTally:
     def histogram(self) -> dict[int, int]:
         """{σ: gradients} for every σ seen, in increasing σ."""
         self._fold()
-        return {int(k): int(self._hist[k]) for k in np.flatnonzero(self._hist)}
+        seen = np.flatnonzero(self._hist)
+        return dict(zip(seen.tolist(), self._hist[seen].tolist()))
 
     @property
     def per_learner(self) -> dict[int, list[int]]:
         """{learner: [gradients, Σσ]} for every learner with a gradient applied, in increasing id."""
         self._fold()
-        return {int(l): [int(self._count[l]), int(self._sum[l])] for l in np.flatnonzero(self._count)}
+        seen = np.flatnonzero(self._count)
+        return {l: [n, s] for l, n, s in zip(seen.tolist(), self._count[seen].tolist(), self._sum[seen].tolist())}
 
 
 class TraceWriter:

@@ -149,7 +149,7 @@ class Cluster:
         self.done = self.env.event()
         self._bar = tqdm(total=self.target, unit="grad", disable=not progress, dynamic_ncols=True)
         self._tick = max(1, self.target // 200)
-        self._next_tick = self._tick
+        self._next_tick = min(self._tick, self.target)
 
     # --- running -------------------------------------------------------------------------
 
@@ -224,24 +224,27 @@ class Cluster:
         shard.free = t
 
     def _applied(self, shard: Shard, update: Update, t: float) -> None:
-        if shard.index == 0 and t > self.max_seconds:
+        """Count an update; shard 0's (every shard sees every gradient) also drive the trace, the progress
+        bar and the stopping rules."""
+        main = shard.index == 0
+        if main and t > self.max_seconds:
             self._stop(self.max_seconds, "seconds")
             return
         shard.updates += 1
         shard.gradients += len(update.gradients)
-        if shard.index != 0 or self.writer is None:
+        if not main or self.writer is None:
             shard.sigma_sum += sum(a.staleness for a in update.gradients)
-        if shard.index != 0:
+        if not main:
             return
         if self.writer is not None:
             self.writer.update(update, t, [a.gradient for a in update.gradients] if self.full else ())
         done = shard.ps.gradients_applied
-        if done >= self._next_tick:
+        if done >= self._next_tick:  # ticks never pass the target, so it is checked only here
             self._bar.update(min(done, self.target) - self._bar.n)
-            self._next_tick = done + self._tick
-        if done >= self.target:
-            self._stop(t, "epochs")
-        elif self.max_updates is not None and shard.updates >= self.max_updates:
+            self._next_tick = min(done + self._tick, self.target)
+            if done >= self.target:
+                self._stop(t, "epochs")
+        if self.max_updates is not None and shard.updates >= self.max_updates:
             self._stop(t, "updates")
 
     # --- learner side -------------------------------------------------------------------

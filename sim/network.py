@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+INF = math.inf  # a module constant: hop() runs twice per gradient
 
 class Nic:
     """One direction of a network interface: its rate, when it is next free, how long it was busy."""
@@ -42,7 +43,7 @@ def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float,
     """Send `nbytes` from `a` to `b`, handed over at `t`: (start, delivery) under FIFO serialisation."""
     ra, rb = a.rate, b.rate
     rate = ra if ra < rb else rb
-    if rate == math.inf:
+    if rate == INF:
         return t, t + latency
     start = t
     if a.free > start:
@@ -51,10 +52,10 @@ def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float,
         start = b.free
     d = nbytes / rate
     end = start + d
-    if ra != math.inf:
+    if ra != INF:
         a.free = end
         a.busy += d
-    if rb != math.inf:
+    if rb != INF:
         b.free = end
         b.busy += d
     return start, end + latency
