@@ -42,7 +42,7 @@ from protocol import HELD, ParameterServer, ProtocolSpec, Send, TrainSpec, Trace
 from .compute import ComputeModel
 from .distributions import Stream
 from .errors import SimError
-from .network import Network
+from .network import Network, hop
 from .spec import ClusterSpec
 
 
@@ -172,8 +172,11 @@ class Cluster:
         """Call `callback` with an event of `value` at t (during a burst: once the burst is timed)."""
         if self._burst is not None:
             self._burst.append((t, value, callback))
-        else:
-            Timeout(self.env, max(0.0, t - self.env.now), value).callbacks.append(callback)
+            return
+        delay = t - self.env.now
+        if delay < 0.0:  # t is never earlier, but sums in another order may round 1 ulp below now
+            delay = 0.0  # (a test, not max(): this runs once per gradient and a builtin call costs 5%)
+        Timeout(self.env, delay, value).callbacks.append(callback)
 
     def _stop(self, t: float, why: str) -> None:
         if not self.stopped:
@@ -252,7 +255,11 @@ class Cluster:
     def _weights(self, s: int, l: int, version: int, t: float) -> None:
         """Shard s sends `version` to learner l at t; once every shard has, the learner goes on:
         base/adv compute from then and push, the next pull riding along; adv* see `_start`."""
-        arrival = self.net.weights(s, l, version, t)
+        net = self.net
+        if net.leaf:
+            arrival = net.tree_weights(s, l, version, t)
+        else:
+            arrival = hop(t, net.shard_bytes, net.shard_out[s], net.down[l], net.latency)[1]
         self.incoming[s][l] = version
         ready = self.ready
         if arrival > ready[l]:
@@ -281,15 +288,19 @@ class Cluster:
     def _push(self, l: int, t: float, handle, pull: bool) -> None:
         if pull:
             self.t_pull[l], self.pieces[l], self.ready[l] = t, self.S, 0.0
-        inline = self.inline
+        net = self.net
         for s in range(self.S):
-            sent = self.net.push(l, s, t, (l, self.pulled[s][l], handle, pull))
-            if sent is None:
+            item = (l, self.pulled[s][l], handle, pull)
+            if net.leaf:
+                sent = net.tree_push(l, s, t, item)
+                if sent is not None:  # else summed into a message already on its way
+                    self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
                 continue
-            if inline:
-                self._serve(s, sent[1], sent[0])
+            arrival = hop(t, net.shard_bytes, net.up[l], net.shard_in[s], net.latency)[1]
+            if self.inline:
+                self._serve(s, (item,), arrival)
             else:
-                self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
+                self._at(arrival, (s, (item,), arrival), self._arrive)
 
     # --- adv*: separate compute, push and pull threads ------------------------------------
 

@@ -113,12 +113,11 @@ class Network:
         rate = min(self.up[0].rate if learners else math.inf, self.shard_in[0].rate)
         self.first_hop = (shard_bytes / rate if rate < math.inf else 0.0) + latency
 
-    def push(self, learner: int, shard: int, t: float, item) -> tuple[float, list] | None:
-        """Hand `item` (a gradient for `shard`) to the network at `t`: (delivery, new message) or
-        None when it was summed into a message already on its way."""
+    def tree_push(self, learner: int, shard: int, t: float, item) -> tuple[float, list] | None:
+        """Hand `item` (a gradient for `shard`) to the tree at `t`: (delivery, new message) or None when it
+        was summed into a message already on its way. Without a tree a message is one hop(), which the
+        cluster times itself (one call per message on its hot path)."""
         b, lat = self.shard_bytes, self.latency
-        if not self.leaf:
-            return hop(t, b, self.up[learner], self.shard_in[shard], lat)[1], [item]
         agg = self.leaf[learner]
         t = hop(t, b, self.up[learner], agg.nic_in, lat)[1]
         started: list[tuple[Aggregator, float]] = []
@@ -139,10 +138,8 @@ class Network:
             node.pending[shard] = (start, message)
         return (t, message) if new else None
 
-    def weights(self, shard: int, learner: int, version: int, t: float) -> float:
-        """Delivery time at `learner` of `shard`'s weights of `version`, sent at `t`."""
-        if not self.leaf:
-            return hop(t, self.shard_bytes, self.shard_out[shard], self.down[learner], self.latency)[1]
+    def tree_weights(self, shard: int, learner: int, version: int, t: float) -> float:
+        """Delivery time at `learner` of `shard`'s weights of `version`, sent at `t` down the tree."""
         agg = self.leaf[learner]
         return hop(self._fetch(agg, shard, version, t), self.shard_bytes, agg.nic_out, self.down[learner],
                    self.latency)[1]

@@ -58,10 +58,10 @@ def test_step_time_of_a_lone_learner(run_sim):
 def test_tree_sums_gradients_that_arrive_while_the_uplink_is_busy():
     """fan_in 2, λ = 4: a gradient reaching an aggregator before its queued message starts joins that message."""
     net = Network(4, 1, BYTES, 0.0, None, B, fan_in=2)
-    first = net.push(0, 0, 0.0, "g0")
-    second = net.push(1, 0, 0.0, "g1")                # agg 0's uplink busy until b/B: queued behind g0
+    first = net.tree_push(0, 0, 0.0, "g0")
+    second = net.tree_push(1, 0, 0.0, "g1")                # agg 0's uplink busy until b/B: queued behind g0
     assert first == (BYTES / B, ["g0"]) and second[0] == pytest.approx(2 * BYTES / B)
-    assert net.push(0, 0, 0.5 * BYTES / B, "g2") is None  # arrives before the queued message starts
+    assert net.tree_push(0, 0, 0.5 * BYTES / B, "g2") is None  # arrives before the queued message starts
     assert second[1] == ["g1", "g2"]
     assert net.shard_in[0].busy == pytest.approx(2 * BYTES / B)
 
@@ -69,8 +69,8 @@ def test_tree_sums_gradients_that_arrive_while_the_uplink_is_busy():
 def test_tree_forwards_a_cached_version_instead_of_fetching_it_again():
     """Two learners under one aggregator pulling the same version cost the server NIC one transfer."""
     net = Network(4, 1, BYTES, 0.0, None, B, fan_in=2)
-    assert net.weights(0, 0, 7, 0.0) == net.weights(0, 1, 7, 0.0) == BYTES / B
+    assert net.tree_weights(0, 0, 7, 0.0) == net.tree_weights(0, 1, 7, 0.0) == BYTES / B
     assert net.shard_out[0].busy == pytest.approx(BYTES / B)
-    net.weights(0, 2, 7, 0.0)                          # other aggregator: one more transfer
+    net.tree_weights(0, 2, 7, 0.0)                          # other aggregator: one more transfer
     assert net.shard_out[0].busy == pytest.approx(2 * BYTES / B)
     assert math.isinf(net.up[0].rate)
