@@ -135,9 +135,9 @@ class Cluster:
         # per-learner state, O(1) each
         self.pulled = [[-1] * lam for _ in range(S)]   # version each learner computes on, per shard
         self.incoming = [[-1] * lam for _ in range(S)] if self.overlap else self.pulled
-        self.pieces = [S] * lam                        # shard weights still to arrive for the current pull
-        self.ready = [0.0] * lam                       # when the last of them arrives
-        self.t_pull = [0.0] * lam
+        self.pieces = [S] * lam                        # shard weights still to arrive for the current pull (S > 1)
+        self.ready = [0.0] * lam                       # when the last of them arrived so far
+        self.t_pull = [0.0] * lam                      # when the current pull was asked for (full trace, adv*)
         self.fresh_at: list[float | None] = [None] * lam  # adv*: weights decided, adopted at a compute start
         self.pulling = [True] * lam                    # adv*: pull thread busy
         self.waiting = [True] * lam                    # adv*: compute thread waits for weights
@@ -261,14 +261,18 @@ class Cluster:
         else:
             arrival = hop(t, net.shard_bytes, net.shard_out[s], net.down[l], net.latency)[1]
         self.incoming[s][l] = version
-        ready = self.ready
-        if arrival > ready[l]:
-            ready[l] = arrival
-        left = self.pieces[l] - 1
-        self.pieces[l] = left
-        if left:
-            return
-        t0 = ready[l]
+        if self.S == 1:  # its only piece: no countdown (the per-learner lists are cache misses at large λ)
+            t0 = arrival
+        else:
+            ready = self.ready
+            if arrival > ready[l]:
+                ready[l] = arrival
+            left = self.pieces[l] - 1
+            if left:
+                self.pieces[l] = left
+                return
+            t0 = ready[l]
+            self.pieces[l], ready[l] = self.S, 0.0  # counted down: set for the learner's next pull
         if self.overlap:
             self.fresh_at[l], self.pulling[l] = t0, False
             if self.waiting[l]:
@@ -286,8 +290,8 @@ class Cluster:
             self._push(*event.value, True)
 
     def _push(self, l: int, t: float, handle, pull: bool) -> None:
-        if pull:
-            self.t_pull[l], self.pieces[l], self.ready[l] = t, self.S, 0.0
+        if pull and self.full:
+            self.t_pull[l] = t
         net = self.net
         for s in range(self.S):
             item = (l, self.pulled[s][l], handle, pull)
@@ -312,7 +316,7 @@ class Cluster:
                 self.pulled[s][l] = self.incoming[s][l]
             self.fresh_at[l], self.pulled_at[l], fresh = None, self.t_pull[l], None
         if fresh is None and not self.pulling[l]:
-            self.pulling[l], self.t_pull[l], self.pieces[l], self.ready[l] = True, t, self.S, 0.0
+            self.pulling[l], self.t_pull[l] = True, t
             arrive = t + self.net.request_delay
             for s in range(self.S):
                 self._at(arrive, (s, [(l, None, None, True)], arrive), self._arrive)
