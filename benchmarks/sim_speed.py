@@ -71,7 +71,7 @@ def bare(learners: int, gradients: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3, help="runs of each, best counts (default 3)")
+    ap.add_argument("--repeats", type=int, default=5, help="runs of each, best counts (default 5)")
     args = ap.parse_args()
     print(f"{'protocol':<9} {'λ':>6} {'gradients':>9} {'full grad/s':>12} {'bare grad/s':>12} {'full/bare':>9}")
     for learners in (8, 1024, 16384):

@@ -12,7 +12,9 @@ learner, so events fire in send order, which is the NICs' FIFO order); the
 callback reserves the NICs and serves every shard at its true arrival time,
 which is correct because each shard then sees its messages in arrival order.
 With a tree (messages merge) or adv* (pull requests travel apart from pushes)
-the push is handed over at compute end and each message arrival is an event.
+the push is an event at its hand-over (compute end; adv*: once the previous
+gradient has left the link) and each message arrival is an event. Either way
+the push event carries the versions the gradient was computed on.
 Who waits, when an update happens, σ and scales: all come from the protocol's
 decisions (Send, Hold, Update); this module only times them.
 
@@ -283,18 +285,24 @@ class Cluster:
         self.compute_seconds += c
         t1 = t0 + c
         handle = (self.t_pull[l], t0, t1, t1) if self.full else None
-        self._at(t1 + self.push_delay, (l, t1, handle), self._computed)
+        versions = (version,) if self.S == 1 else self._holding(l)
+        self._at(t1 + self.push_delay, (l, t1, versions, handle, True), self._pushed)
 
-    def _computed(self, event) -> None:
-        if not self.stopped:
-            self._push(*event.value, True)
+    def _holding(self, l: int) -> tuple[int, ...]:
+        """The version of each shard learner l computes on."""
+        return tuple([p[l] for p in self.pulled])
 
-    def _push(self, l: int, t: float, handle, pull: bool) -> None:
+    def _pushed(self, event) -> None:
+        """Learner l hands a gradient, computed on `versions`, to the network at t (base/adv: its next pull
+        rides along)."""
+        if self.stopped:
+            return
+        l, t, versions, handle, pull = event.value
         if pull and self.full:
             self.t_pull[l] = t
         net = self.net
         for s in range(self.S):
-            item = (l, self.pulled[s][l], handle, pull)
+            item = (l, versions[s], handle, pull)
             if net.leaf:
                 sent = net.tree_push(l, s, t, item)
                 if sent is not None:  # else summed into a message already on its way
@@ -328,10 +336,12 @@ class Cluster:
         self._at(t + c, (l, t, t + c), self._overlap_computed)
 
     def _overlap_computed(self, event) -> None:
-        """adv*: hand the gradient to the push thread once the previous one has left the link."""
+        """adv*: the push thread takes the gradient once the previous one has left the link (that push's
+        event, at its hand-over, came before this compute end); the compute thread goes on from then."""
         if self.stopped:
             return
         l, t0, t1 = event.value
         handoff = max(t1, self.net.up[l].free)
-        self._push(l, handoff, (self.pulled_at[l], t0, t1, handoff) if self.full else None, False)
+        handle = (self.pulled_at[l], t0, t1, handoff) if self.full else None
+        self._at(handoff, (l, handoff, self._holding(l), handle, False), self._pushed)
         self._start(l, handoff)
