@@ -29,14 +29,17 @@ import math
 INF = math.inf  # a module constant: hop() runs twice per gradient
 
 class Nic:
-    """One direction of a network interface: its rate, when it is next free, how long it was busy."""
+    """One direction of a network interface: its rate, when it is next free, and, if `metered` (the
+    shards' NICs, whose utilisation the summary reports), how long it was busy. Learner NICs are not
+    metered: at large λ their counters are cache misses the run would pay for twice per gradient."""
 
-    __slots__ = ("rate", "free", "busy")
+    __slots__ = ("rate", "free", "busy", "metered")
 
-    def __init__(self, rate: float | None):
+    def __init__(self, rate: float | None, metered: bool = False):
         self.rate = math.inf if rate is None else float(rate)
         self.free = 0.0
         self.busy = 0.0
+        self.metered = metered
 
 
 def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float, float]:
@@ -54,10 +57,12 @@ def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float,
     end = start + d
     if ra != INF:
         a.free = end
-        a.busy += d
+        if a.metered:
+            a.busy += d
     if rb != INF:
         b.free = end
-        b.busy += d
+        if b.metered:
+            b.busy += d
     return start, end + latency
 
 
@@ -102,8 +107,8 @@ class Network:
         else:
             self.up = [Nic(bandwidth) for _ in range(learners)]
             self.down = [Nic(bandwidth) for _ in range(learners)]
-        self.shard_in = [Nic(server_bandwidth) for _ in range(shards)]
-        self.shard_out = [Nic(server_bandwidth) for _ in range(shards)]
+        self.shard_in = [Nic(server_bandwidth, metered=True) for _ in range(shards)]
+        self.shard_out = [Nic(server_bandwidth, metered=True) for _ in range(shards)]
         self.leaf = build_tree(learners, fan_in, bandwidth, shards) if fan_in else []
         depth, node = 0, self.leaf[0] if self.leaf else None
         while node is not None:

@@ -10,9 +10,17 @@ L, B, BYTES = 0.003, 1e6, 2000.0
 
 def test_one_message_alone_takes_latency_plus_bytes_over_bandwidth():
     """Alone on a link a message is delivered latency + bytes/bandwidth after it is sent."""
-    a, b = Nic(B), Nic(None)
+    a, b = Nic(B, metered=True), Nic(None)
     assert hop(1.0, BYTES, a, b, L) == (1.0, 1.0 + BYTES / B + L)
     assert a.busy == BYTES / B and b.busy == 0.0
+
+
+def test_only_metered_nics_keep_busy_time():
+    """Learner NICs (unmetered) keep their FIFO clock but no busy time; shard NICs keep both."""
+    learner, shard = Nic(B), Nic(B, metered=True)
+    hop(0.0, BYTES, learner, shard, L)
+    assert learner.free == shard.free == BYTES / B
+    assert (learner.busy, shard.busy) == (0.0, BYTES / B)
 
 
 def test_slower_end_sets_the_rate():
@@ -22,7 +30,7 @@ def test_slower_end_sets_the_rate():
 
 def test_concurrent_transfers_through_one_nic_are_served_first_in_first_out():
     """k messages handed at once to one NIC arrive at latency + i·bytes/rate, i = 1..k, in hand-over order."""
-    server = Nic(B)
+    server = Nic(B, metered=True)
     deliveries = [hop(0.0, BYTES, Nic(None), server, L)[1] for _ in range(3)]
     assert deliveries == [pytest.approx(L + i * BYTES / B, rel=1e-12) for i in (1, 2, 3)]
     assert server.busy == pytest.approx(3 * BYTES / B)
