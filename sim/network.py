@@ -28,6 +28,7 @@ import math
 
 INF = math.inf  # a module constant: hop() runs twice per gradient
 
+
 class Nic:
     """One direction of a network interface: its rate, when it is next free, and, if `metered` (the
     shards' NICs, whose utilisation the summary reports), how long it was busy. Learner NICs are not
@@ -36,7 +37,7 @@ class Nic:
     __slots__ = ("rate", "free", "busy", "metered")
 
     def __init__(self, rate: float | None, metered: bool = False):
-        self.rate = math.inf if rate is None else float(rate)
+        self.rate = INF if rate is None else float(rate)
         self.free = 0.0
         self.busy = 0.0
         self.metered = metered
@@ -115,8 +116,8 @@ class Network:
             depth, node = depth + 1, node.parent
         self.request_delay = latency * (depth + 1)
         # Unqueued time from handing a push (first shard's slice) to its arrival, without a tree.
-        rate = min(self.up[0].rate if learners else math.inf, self.shard_in[0].rate)
-        self.first_hop = (shard_bytes / rate if rate < math.inf else 0.0) + latency
+        rate = min(self.up[0].rate if learners else INF, self.shard_in[0].rate)
+        self.first_hop = (shard_bytes / rate if rate < INF else 0.0) + latency
 
     def tree_push(self, learner: int, shard: int, t: float, item) -> tuple[float, list] | None:
         """Hand `item` (a gradient for `shard`) to the tree at `t`: (delivery, new message) or None when it
