@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import simpy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from protocol import ProtocolSpec, TrainSpec  # noqa: E402
-from sim import ClusterSpec, SimSpec, simulate  # noqa: E402
+from protocol import ProtocolSpec, TrainSpec
+from sim import ClusterSpec, SimSpec, simulate
 
 T, U = 0.01, 1e-6
 CLUSTER = ClusterSpec(sample_seconds=T, jitter_dist="lognormal", jitter_cv=0.1, latency=1e-4, bandwidth=1.25e9,
