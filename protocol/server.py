@@ -171,6 +171,8 @@ class ParameterServer:
         """The learner's record and the state the event leads to; ProtocolError if illegal."""
         rec = self._learners.get(learner)
         if rec is None and event is Join:
+            if learner < 0:  # ids index the trace's per-learner counts
+                raise ProtocolError(f"join of learner {learner}: learner ids are >= 0")
             return _Learner(GONE), IDLE
         nxt = None if rec is None else self._after[event].get(rec.state)
         if nxt is None:

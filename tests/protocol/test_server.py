@@ -257,6 +257,7 @@ def test_rejoin_after_leave():
     ([Pull(0)], Push(0, -1), "never had"),
     ([Pull(0)], Pull(0), "pull before pushing"),
     ([Pull(0)], Join(0), "already present"),
+    ([], Join(-1), "ids are >= 0"),
     ([Leave(0)], Pull(0), "left"),
     ([Leave(0)], Push(0, 0), "left"),
     ([Leave(0)], Leave(0), "already left"),
