@@ -97,7 +97,8 @@ def build_tree(learners: int, fan_in: int, bandwidth: float | None, shards: int)
 
 
 class Network:
-    """Every message's timing: learner links, one NIC pair per shard, and the optional tree."""
+    """The NICs (learner links, one pair per shard) and the optional tree: a direct message is one hop()
+    between two of these NICs; tree_push and tree_weights time the routes through the tree."""
 
     def __init__(self, learners: int, shards: int, shard_bytes: float, latency: float, bandwidth: float | None,
                  server_bandwidth: float | None, fan_in: int | None):
