@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from protocol.trace import SCHEMA, read_run_json
+from rudra.protocol.trace import SCHEMA, read_run_json
 
 
 class TraceError(Exception):

@@ -10,7 +10,7 @@ import time
 import torch
 from torch.nn import functional as F
 
-from models import ModelSpec, build_model
+from rudra.models import ModelSpec, build_model
 
 CASES = [  # (label, spec, input shape, classes, μ)
     *(("cifar10_full", ModelSpec(name="cifar10_full"), (3, 32, 32), 10, mb) for mb in (4, 16, 128)),

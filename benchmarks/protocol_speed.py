@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from protocol import ParameterServer, ProtocolSpec, Send
+from rudra.protocol import ParameterServer, ProtocolSpec, Send
 
 
 def rate(spec: ProtocolSpec, gradients: int) -> tuple[float, float]:

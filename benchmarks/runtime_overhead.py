@@ -23,11 +23,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn import functional as F
 
-from models import load_dataset
-from models.spec import DataSpec, ModelSpec
-from protocol import ProtocolSpec, TrainSpec
-from runtime import RuntimeSpec, train
-from runtime.compute import flat_model, stream_at
+from rudra.models import load_dataset
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.protocol import ProtocolSpec, TrainSpec
+from rudra.runtime import RuntimeSpec, train
+from rudra.runtime.compute import flat_model, stream_at
 
 SEED = 0
 CNN = (ModelSpec(name="small_cnn"), DataSpec(name="synthetic", shape="image", samples=2048, test_samples=256))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import simpy
 
-from protocol import ProtocolSpec, TrainSpec
-from sim import ClusterSpec, SimSpec, simulate
+from rudra.protocol import ProtocolSpec, TrainSpec
+from rudra.sim import ClusterSpec, SimSpec, simulate
 
 T, U = 0.01, 1e-6
 CLUSTER = ClusterSpec(sample_seconds=T, jitter_dist="lognormal", jitter_cv=0.1, latency=1e-4, bandwidth=1.25e9,

@@ -9,22 +9,22 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "ModelSpec": "models.spec", "DataSpec": "models.spec",
-    "DatasetError": "models.errors",
-    "spec_parameter_count": "models.size", "spec_parameter_bytes": "models.size", "data_shape": "models.size",
-    "LearnerStream": "models.sampling",
-    "build_model": "models.build",
-    "flatten_parameters": "models.flat", "flat_grad": "models.flat",
-    "parameter_count": "models.flat", "parameter_bytes": "models.flat",
-    "Dataset": "models.dataset", "load_dataset": "models.dataset",
-    "evaluate": "models.metrics",
+    "ModelSpec": "rudra.models.spec", "DataSpec": "rudra.models.spec",
+    "DatasetError": "rudra.models.errors",
+    "spec_parameter_count": "rudra.models.size", "spec_parameter_bytes": "rudra.models.size", "data_shape": "rudra.models.size",
+    "LearnerStream": "rudra.models.sampling",
+    "build_model": "rudra.models.build",
+    "flatten_parameters": "rudra.models.flat", "flat_grad": "rudra.models.flat",
+    "parameter_count": "rudra.models.flat", "parameter_bytes": "rudra.models.flat",
+    "Dataset": "rudra.models.dataset", "load_dataset": "rudra.models.dataset",
+    "evaluate": "rudra.models.metrics",
 }
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'models' has no attribute {name!r}")
+        raise AttributeError(f"module 'rudra.models' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.alexnet_style import AlexNetStyle
-from models.cifar10_full import Cifar10Full
-from models.mlp import MLP
-from models.small_cnn import SmallCNN
-from models.spec import ModelSpec
+from rudra.models.alexnet_style import AlexNetStyle
+from rudra.models.cifar10_full import Cifar10Full
+from rudra.models.mlp import MLP
+from rudra.models.small_cnn import SmallCNN
+from rudra.models.spec import ModelSpec
 
 
 def build_model(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -> nn.Module:

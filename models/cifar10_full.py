@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.size import pooled_ceil
+from rudra.models.size import pooled_ceil
 
 
 class Cifar10Full(nn.Sequential):

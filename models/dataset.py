@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import torch
 
-from models.size import data_shape
-from models.sources import cifar10, digits, image_folder, synthetic
-from models.spec import DataSpec
+from rudra.models.size import data_shape
+from rudra.models.sources import cifar10, digits, image_folder, synthetic
+from rudra.models.spec import DataSpec
 
 READERS = {"digits": digits.load, "synthetic": synthetic.load, "cifar10": cifar10.load,
            "image_folder": image_folder.load}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.size import BYTES_PER_PARAMETER
+from rudra.models.size import BYTES_PER_PARAMETER
 
 
 def _views(model: nn.Module, flat: torch.Tensor):

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from models.sources.image_folder import class_folders
-from models.sources.paths import data_root
-from models.spec import DataSpec, ModelSpec
+from rudra.models.sources.image_folder import class_folders
+from rudra.models.sources.paths import data_root
+from rudra.models.spec import DataSpec, ModelSpec
 
 BYTES_PER_PARAMETER = 4  # float32 everywhere
 
@@ -84,7 +84,7 @@ def train_samples(spec: DataSpec) -> int:
     Follows the readers' splits: digits and image_folder hold out test_fraction
     of every class; CIFAR-10's five batches hold 50,000 images.
     """
-    from models.sources.common import held_out
+    from rudra.models.sources.common import held_out
     if spec.name == "synthetic":
         n = spec.samples
     elif spec.name == "cifar10":
@@ -94,7 +94,7 @@ def train_samples(spec: DataSpec) -> int:
             from sklearn.datasets import load_digits
             counts = np.bincount(load_digits().target).tolist()
         else:
-            from models.sources.image_folder import image_files
+            from rudra.models.sources.image_folder import image_files
             counts = [len(files) for files in image_files(spec)]
         n = sum(c - held_out(c, spec.test_fraction) for c in counts)
     return n if spec.train_limit is None else min(n, spec.train_limit)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from models.size import scaled
+from rudra.models.size import scaled
 
 
 class SmallCNN(nn.Sequential):

@@ -83,8 +83,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from models.size import data_shape, spec_parameter_bytes, train_samples
-    from sim import simulate
+    from rudra.models.size import data_shape, spec_parameter_bytes, train_samples
+    from rudra.sim import simulate
 
     exp = load(args.file, args.set)
     shape, classes = data_shape(exp.data)
@@ -98,8 +98,8 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from protocol.trace import read_run_json
-    from runtime import train
+    from rudra.protocol.trace import read_run_json
+    from rudra.runtime import train
 
     if args.resume:
         out = Path(args.resume)
@@ -169,11 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The one-line error types of every layer, which end a command with exit 2."""
-    from analysis import TraceError
-    from models.errors import DatasetError
-    from protocol import ProtocolError
-    from runtime.errors import LaunchError
-    from sim.errors import SimError
+    from rudra.analysis import TraceError
+    from rudra.models.errors import DatasetError
+    from rudra.protocol import ProtocolError
+    from rudra.runtime.errors import LaunchError
+    from rudra.sim.errors import SimError
     return ConfigError, DatasetError, TraceError, ProtocolError, LaunchError, SimError
 
 

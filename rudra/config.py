@@ -19,10 +19,10 @@ from pathlib import Path
 
 import tomli_w
 
-from models.spec import DataSpec, ModelSpec
-from protocol.spec import ProtocolSpec, TrainSpec, first_problem
-from runtime.spec import RuntimeSpec
-from sim.spec import ClusterSpec, SimSpec
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.protocol.spec import ProtocolSpec, TrainSpec, first_problem
+from rudra.runtime.spec import RuntimeSpec
+from rudra.sim.spec import ClusterSpec, SimSpec
 
 
 class ConfigError(Exception):

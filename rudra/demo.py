@@ -45,8 +45,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def predict(out: Path, progress: bool) -> str:
     """Simulate the paper's CIFAR-10 cluster under each protocol (2 epochs each)."""
-    from models.size import data_shape, spec_parameter_bytes, train_samples
-    from sim import simulate
+    from rudra.models.size import data_shape, spec_parameter_bytes, train_samples
+    from rudra.sim import simulate
 
     rows = []
     for label, overrides in PREDICT:
@@ -63,7 +63,7 @@ def predict(out: Path, progress: bool) -> str:
 
 def train_all(out: Path, progress: bool) -> str:
     """Train the digits experiment for real under each protocol and policy."""
-    from runtime import train
+    from rudra.runtime import train
 
     rows = []
     for label, overrides in TRAIN:
@@ -82,6 +82,6 @@ def demo(out: Path, progress: bool) -> int:
     print("\n2. Train for real: mlp on scikit-learn's digits, λ = 4 learner processes on this machine", flush=True)
     print(train_all(out, progress), flush=True)
     print(f"\n3. Traces: {out}/predict/* and {out}/train/* (run.json, updates.csv, gradients.csv, ...).\n"
-          "   Read one with: python -c \"import analysis; t = analysis.read_trace('DIR'); print(t.updates)\"\n"
+          "   Read one with: python -c \"from rudra.analysis import read_trace; t = read_trace('DIR'); print(t.updates)\"\n"
           "   Next: copy examples/*.toml and run `rudra simulate FILE` or `rudra train FILE`.")
     return 0

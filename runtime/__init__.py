@@ -12,4 +12,4 @@ def __getattr__(name: str):
     if name == "train":
         from .launch import train
         return train
-    raise AttributeError(f"module 'runtime' has no attribute {name!r}")
+    raise AttributeError(f"module 'rudra.runtime' has no attribute {name!r}")

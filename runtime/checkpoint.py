@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from protocol import TraceWriter
+from rudra.protocol import TraceWriter
 
 from .errors import LaunchError
 

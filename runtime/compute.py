@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models import build_model, flat_grad, flatten_parameters
-from models.sampling import LearnerStream
+from rudra.models import build_model, flat_grad, flatten_parameters
+from rudra.models.sampling import LearnerStream
 
 
 def flat_model(spec, input_shape, classes, seed: int, device: torch.device) -> tuple[nn.Module, torch.Tensor,

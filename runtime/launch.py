@@ -23,11 +23,11 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from models import load_dataset
-from models.size import spec_parameter_count
-from models.spec import DataSpec, ModelSpec
-from protocol import ProtocolSpec, TrainSpec, read_run_json
-from protocol.spec import first_problem
+from rudra.models import load_dataset
+from rudra.models.size import spec_parameter_count
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.protocol import ProtocolSpec, TrainSpec, read_run_json
+from rudra.protocol.spec import first_problem
 
 from .errors import LaunchError, first_line
 from .layout import Layout
@@ -133,7 +133,7 @@ def run_local(plan: Plan) -> dict:
     except Exception:
         raise LaunchError(f"runtime.port = {port}: port {port} on 127.0.0.1 is in use (0 picks a free one)") from None
     ctx = mp.get_context("forkserver")  # one process imports torch, the children fork from it: fast starts
-    ctx.set_forkserver_preload(["runtime.launch", "models.dataset"])
+    ctx.set_forkserver_preload(["rudra.runtime.launch", "rudra.models.dataset"])
     pipes = {rank: ctx.Pipe(duplex=False) for rank in range(plan.layout.world)}  # (reader, writer): one line
     procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, pipes[rank][1]), daemon=True)
              for rank in range(plan.layout.world)}

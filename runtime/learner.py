@@ -17,7 +17,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from models import load_dataset
+from rudra.models import load_dataset
 
 from .compute import Worker, flat_model, stream_at
 from .errors import LaunchError, first_line

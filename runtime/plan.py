@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.spec import DataSpec, ModelSpec
-from protocol import LrSchedule, ProtocolSpec, TrainSpec
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.protocol import LrSchedule, ProtocolSpec, TrainSpec
 
 from .layout import Layout, shard_bounds
 from .spec import RuntimeSpec

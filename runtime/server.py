@@ -25,10 +25,10 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from models import evaluate, load_dataset
-from protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update, binned_histogram,
+from rudra.models import evaluate, load_dataset
+from rudra.protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update, binned_histogram,
                       staleness_summary, write_run_json)
-from protocol.trace import software_versions
+from rudra.protocol.trace import software_versions
 
 from . import checkpoint
 from .compute import flat_model

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from protocol.spec import ProtocolSpec
+from rudra.protocol.spec import ProtocolSpec
 
 BACKENDS = ("gloo",)
 LOSS_POLICIES = ("stop", "shrink")

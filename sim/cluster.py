@@ -39,7 +39,7 @@ import simpy
 from simpy.events import Timeout
 from tqdm import tqdm
 
-from protocol import HELD, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
+from rudra.protocol import HELD, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
 
 from .compute import ComputeModel
 from .distributions import Stream

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
-from protocol.spec import first_problem
-from protocol.trace import software_versions
+from rudra.protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
+from rudra.protocol.spec import first_problem
+from rudra.protocol.trace import software_versions
 
 from .cluster import Cluster, cycle_collector_paused
 from .errors import SimError

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protocol.spec import ProtocolSpec
+from rudra.protocol.spec import ProtocolSpec
 
 DISTRIBUTIONS = ("constant", "normal", "lognormal", "exponential")
 TRACE_DETAILS = ("full", "summary")

@@ -20,7 +20,7 @@ Keys (times in simulated seconds; rates per simulated second):
 """
 from __future__ import annotations
 
-from protocol import binned_histogram, staleness_summary
+from rudra.protocol import binned_histogram, staleness_summary
 
 from .cluster import Cluster
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import DatasetError
-from models.sources.common import standardize
-from models.sources.paths import data_root
-from models.spec import DataSpec
+from rudra.models.errors import DatasetError
+from rudra.models.sources.common import standardize
+from rudra.models.sources.paths import data_root
+from rudra.models.spec import DataSpec
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))

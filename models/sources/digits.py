@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from models.sources.common import stratified_split
-from models.spec import DataSpec
+from rudra.models.sources.common import stratified_split
+from rudra.models.spec import DataSpec
 
 
 def load(spec: DataSpec, seed: int) -> tuple[np.ndarray, ...]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.errors import DatasetError
-from models.sources.common import standardize, stratified_split
-from models.sources.paths import data_root
-from models.spec import DataSpec
+from rudra.models.errors import DatasetError
+from rudra.models.sources.common import standardize, stratified_split
+from rudra.models.sources.paths import data_root
+from rudra.models.spec import DataSpec
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 

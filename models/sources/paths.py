@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from models.errors import DatasetError
-from models.spec import DataSpec
+from rudra.models.errors import DatasetError
+from rudra.models.spec import DataSpec
 
 ENV = "RUDRA_DATA"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.spec import DataSpec
+from rudra.models.spec import DataSpec
 
 PATCH = 5
 NOISE_SCALE = 0.3

@@ -1,9 +1,9 @@
 """A run directory written by protocol.TraceWriter reads back into pandas with the documented dtypes."""
 import pytest
 
-from analysis import TraceError, read_trace
-from protocol import SCHEMA, write_run_json
-from protocol.trace import TraceWriter, staleness_summary
+from rudra.analysis import TraceError, read_trace
+from rudra.protocol import SCHEMA, write_run_json
+from rudra.protocol.trace import TraceWriter, staleness_summary
 from tests.protocol.harness import Cluster
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from models import DatasetError, DataSpec, data_shape, load_dataset
-from models.size import train_samples
+from rudra.models import DatasetError, DataSpec, data_shape, load_dataset
+from rudra.models.size import train_samples
 
 
 def _one_line_error(spec, *fragments):

@@ -2,7 +2,7 @@
 import torch
 from torch.nn import functional as F
 
-from models import ModelSpec, build_model, flat_grad, flatten_parameters, parameter_count
+from rudra.models import ModelSpec, build_model, flat_grad, flatten_parameters, parameter_count
 
 
 def _model():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models import ModelSpec, build_model, parameter_bytes, parameter_count, spec_parameter_count
+from rudra.models import ModelSpec, build_model, parameter_bytes, parameter_count, spec_parameter_count
 
 CASES = [  # (spec, input shape, classes)
     (ModelSpec(name="mlp"), (64,), 10),

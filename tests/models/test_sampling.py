@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from models import LearnerStream
+from rudra.models import LearnerStream
 
 
 def _take(stream, batches):

@@ -6,7 +6,7 @@ from dataclasses import fields
 
 import pytest
 
-from models import DataSpec, ModelSpec
+from rudra.models import DataSpec, ModelSpec
 
 
 def _allowed(value, meta):
@@ -56,8 +56,8 @@ def test_image_shape_follows_the_data_set():
 
 def test_specs_sizes_and_sampling_import_without_torch():
     """The simulator reads specs, message sizes and streams; it must not pay for (or need) torch."""
-    code = ("import sys, json, models;"
-            "from models import ModelSpec, DataSpec, spec_parameter_bytes, data_shape, LearnerStream;"
+    code = ("import sys, json;"
+            "from rudra.models import ModelSpec, DataSpec, spec_parameter_bytes, data_shape, LearnerStream;"
             "shape, classes = data_shape(DataSpec(name='cifar10'));"
             "print(json.dumps([spec_parameter_bytes(ModelSpec(name='cifar10_full'), shape, classes),"
             " 'torch' in sys.modules]))")

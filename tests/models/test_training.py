@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models import DataSpec, LearnerStream, ModelSpec, build_model, evaluate, load_dataset
+from rudra.models import DataSpec, LearnerStream, ModelSpec, build_model, evaluate, load_dataset
 
 SYNTHETIC_IMAGES = DataSpec(name="synthetic", samples=2000, test_samples=500, image_size=16)
 

@@ -6,7 +6,7 @@ harness records every decision so tests can assert on the log.
 """
 from __future__ import annotations
 
-from protocol import Hold, LrSchedule, ParameterServer, ProtocolSpec, Send, Update
+from rudra.protocol import Hold, LrSchedule, ParameterServer, ProtocolSpec, Send, Update
 
 
 class Cluster:

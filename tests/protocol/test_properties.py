@@ -3,7 +3,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import (COMPUTING, HELD, IDLE, Hold, ParameterServer, ProtocolSpec, Send, TraceWriter, Update)
+from rudra.protocol import (COMPUTING, HELD, IDLE, Hold, ParameterServer, ProtocolSpec, Send, TraceWriter, Update)
 
 specs = st.builds(
     lambda name, learners, n_frac, policy, bound, arch: ProtocolSpec(

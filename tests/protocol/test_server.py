@@ -3,7 +3,7 @@ from collections import deque
 
 import pytest
 
-from protocol import (COMPUTING, GONE, HELD, IDLE, BarrierShrunk, Hold, Join, Leave, ParameterServer, ProtocolError,
+from rudra.protocol import (COMPUTING, GONE, HELD, IDLE, BarrierShrunk, Hold, Join, Leave, ParameterServer, ProtocolError,
                       ProtocolSpec, Pull, Push, Send, Update)
 from tests.protocol.harness import Cluster
 
@@ -140,7 +140,7 @@ def test_softsync_leave_keeps_going_with_the_others():
 ])
 def test_lr_policies_give_the_documented_scales(policy, lr, scales):
     """4 learners, 2-softsync (c = 2): one update holds gradients of σ = 3 and σ = 1."""
-    from protocol import LrSchedule
+    from rudra.protocol import LrSchedule
     c = Cluster(LrSchedule(base=0.1), name="softsync", learners=4, n=2, lr_policy=policy)
     c.start()                     # everyone holds version 0; learners 0 and 1 then alternate
     for _ in range(3):
@@ -156,7 +156,7 @@ def test_lr_policies_give_the_documented_scales(policy, lr, scales):
 
 
 def test_lr_schedule_steps_by_epoch():
-    from protocol import LrSchedule
+    from rudra.protocol import LrSchedule
     s = LrSchedule(base=1.0, steps=(2, 3), gamma=0.1, gradients_per_epoch=10)
     assert [s.at(g) for g in (0, 19, 20, 29, 30, 1000)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
     c = Cluster(s, name="async", learners=1)
@@ -168,7 +168,7 @@ def test_lr_schedule_steps_by_epoch():
 def test_lr_schedule_holds_until_never_skips_a_step(per_epoch):
     """The server keeps the rate until `holds_until`; read that way, every gradient count gets at()'s
     rate, including steps that fall between counts or on float-rounded boundaries."""
-    from protocol import LrSchedule
+    from rudra.protocol import LrSchedule
     s = LrSchedule(base=1.0, steps=(0.1, 1 / 3, 1.5, 2.2, 7), gamma=0.5, gradients_per_epoch=per_epoch)
     rate, until = None, 0
     for g in range(400):
@@ -321,7 +321,7 @@ def test_restore_continues_versions_and_steps():
 
 def test_train_spec_fixes_epoch_length_target_and_schedule():
     """An epoch is N/μ gradients; the run ends after epochs·N/μ; lr steps at the given epochs."""
-    from protocol import TrainSpec
+    from rudra.protocol import TrainSpec
     t = TrainSpec(minibatch=8, epochs=2.5, lr=1.0, lr_steps=(2.0,), lr_gamma=0.5)
     assert t.gradients_per_epoch(100) == 12.5
     assert t.target_gradients(100) == 32            # ⌈31.25⌉

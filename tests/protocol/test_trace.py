@@ -3,8 +3,8 @@ binned_histogram keeps run.json short without losing a gradient."""
 import random
 from collections import Counter
 
-from protocol.events import Applied
-from protocol.trace import StalenessTally, binned_histogram
+from rudra.protocol.events import Applied
+from rudra.protocol.trace import StalenessTally, binned_histogram
 
 
 def _updates(seed: int, n: int):

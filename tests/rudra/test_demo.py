@@ -1,7 +1,7 @@
 """`rudra demo` (what `make demo` runs) predicts, trains and leaves readable traces."""
 import pytest
 
-from analysis import read_trace
+from rudra.analysis import read_trace
 from rudra.cli import main
 from rudra.demo import PREDICT, TRAIN, slug
 

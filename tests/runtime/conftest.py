@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from models.spec import DataSpec, ModelSpec
-from protocol import ProtocolSpec, TrainSpec
-from runtime import RuntimeSpec
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.protocol import ProtocolSpec, TrainSpec
+from rudra.runtime import RuntimeSpec
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -30,7 +30,7 @@ def specs(**changes) -> dict:
 
 def launch(out: Path, resume: bool = False, **changes) -> dict:
     """Train locally with specs(**changes) into `out`; the summary."""
-    from runtime import train
+    from rudra.runtime import train
     s = specs(**changes)
     return train(s["protocol"], s["train"], s["model"], s["data"], s["runtime"], seed=SEED, out=out,
                  config={"test": True}, progress=False, resume=resume)
@@ -50,7 +50,7 @@ def check_trace(out: Path, protocol: ProtocolSpec, train: TrainSpec, train_sampl
     the LR policy gives for that σ and update size (and the epoch schedule).
     """
     import pandas as pd
-    from protocol import SCHEMA, LrSchedule, make_policy, read_run_json
+    from rudra.protocol import SCHEMA, LrSchedule, make_policy, read_run_json
 
     run = read_run_json(out)
     assert run["kind"] == "real" and run["config"] == {"test": True} and run["summary"]["status"] == "finished"

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models import load_dataset
-from runtime.checkpoint import checkpoint_path
-from runtime.compute import flat_model, stream_at
+from rudra.models import load_dataset
+from rudra.runtime.checkpoint import checkpoint_path
+from rudra.runtime.compute import flat_model, stream_at
 
 from .conftest import SEED, launch, specs
 

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from runtime import LaunchError
+from rudra.runtime import LaunchError
 
 from .conftest import check_trace, launch, specs
 

@@ -4,9 +4,9 @@ import socket
 import pytest
 import torch
 
-from runtime import LaunchError, RuntimeSpec
-from runtime.layout import Layout, shard_bounds
-from runtime.wire import PUSH, Message
+from rudra.runtime import LaunchError, RuntimeSpec
+from rudra.runtime.layout import Layout, shard_bounds
+from rudra.runtime.wire import PUSH, Message
 
 from .conftest import launch
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from models import evaluate, load_dataset
+from rudra.models import evaluate, load_dataset
 
 from .conftest import SEED, check_trace, launch, specs
-from runtime.compute import flat_model, stream_at
+from rudra.runtime.compute import flat_model, stream_at
 
 CHANGES = {"train": {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0, "epochs": 20.0, "lr_steps": (15.0,),
                      "lr_gamma": 0.5},

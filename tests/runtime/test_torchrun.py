@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from protocol import read_run_json
+from rudra.protocol import read_run_json
 
 CONFIG = """
 [experiment]

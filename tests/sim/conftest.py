@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from protocol import ProtocolSpec, TrainSpec
-from sim import ClusterSpec, SimSpec, simulate
+from rudra.protocol import ProtocolSpec, TrainSpec
+from rudra.sim import ClusterSpec, SimSpec, simulate
 
 
 class Run:

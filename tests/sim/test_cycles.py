@@ -4,9 +4,9 @@ import gc
 import numpy as np
 import pytest
 
-from protocol import ProtocolSpec, TrainSpec, TraceWriter
-from sim import ClusterSpec
-from sim.cluster import Cluster
+from rudra.protocol import ProtocolSpec, TrainSpec, TraceWriter
+from rudra.sim import ClusterSpec
+from rudra.sim.cluster import Cluster
 
 CLUSTER = dict(sample_seconds=0.01, jitter_dist="lognormal", jitter_cv=0.2, latency=1e-4, bandwidth=1.25e9,
                server_bandwidth=1.25e10, update_seconds=1e-5)

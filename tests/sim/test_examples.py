@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import read_run_json
+from rudra.protocol import read_run_json
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("sim_*.toml"))
 

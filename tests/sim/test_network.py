@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from sim.network import Network, Nic, hop
+from rudra.sim.network import Network, Nic, hop
 
 L, B, BYTES = 0.003, 1e6, 2000.0
 

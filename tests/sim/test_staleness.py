@@ -1,8 +1,8 @@
 """The paper's staleness shape: λ = 30 homogeneous learners with jitter, n-softsync."""
 import pytest
 
-from protocol import ProtocolSpec, TrainSpec
-from sim import ClusterSpec, SimSpec, simulate
+from rudra.protocol import ProtocolSpec, TrainSpec
+from rudra.sim import ClusterSpec, SimSpec, simulate
 
 
 @pytest.mark.slow

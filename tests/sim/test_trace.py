@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from protocol import ProtocolSpec, TrainSpec, read_run_json
-from sim import ClusterSpec, SimError, SimSpec, simulate
+from rudra.protocol import ProtocolSpec, TrainSpec, read_run_json
+from rudra.sim import ClusterSpec, SimError, SimSpec, simulate
 
 JITTERY = {"sample_seconds": 0.01, "jitter_dist": "lognormal", "jitter_cv": 0.3, "latency": 0.001,
            "bandwidth": 1e8, "server_bandwidth": 1e8, "update_seconds": 1e-4, "update_dist": "exponential",
