@@ -34,6 +34,17 @@ def first_problem(checks: Iterable[tuple[str, Violation | None]]) -> str | None:
 PROTOCOLS = ("hardsync", "softsync", "async")
 LR_POLICIES = ("constant", "mean-staleness", "per-gradient")
 ARCHITECTURES = ("base", "adv", "adv*")
+# The simulator holds about 1.1 KB per learner (10**6 learners: 1.1 GB, measured); `rudra train` also checks
+# λ against the machine it runs on.
+MAX_LEARNERS = 1_000_000
+MAX_SHARDS = 1024
+# [protocol] settings that only some protocols read; the others must leave them out.
+READ_ONLY_BY = {"n": ("softsync",), "max_staleness": ("softsync", "async")}
+
+
+def unread_settings(name: str) -> tuple[str, ...]:
+    """The [protocol] settings protocol `name` does not read (a sweep across protocols leaves them out)."""
+    return tuple(key for key, readers in READ_ONLY_BY.items() if name not in readers)
 
 
 @dataclass(frozen=True)
@@ -41,24 +52,24 @@ class ProtocolSpec:
     """How the parameter server synchronizes λ learners (DESIGN.md, Protocols)."""
 
     name: str = field(default="async", metadata={"choices": PROTOCOLS, "doc": "synchronization protocol"})
-    learners: int = field(default=4, metadata={"min": 1, "doc": "λ, number of learners"})
+    learners: int = field(default=4, metadata={"min": 1, "max": MAX_LEARNERS, "doc": "λ, number of learners"})
     n: int | None = field(default=None, metadata={"min": 1, "doc": "softness of n-softsync (softsync only)"})
     lr_policy: str = field(default="constant", metadata={"choices": LR_POLICIES, "doc": "learning-rate modulation"})
     max_staleness: int | None = field(
         default=None, metadata={"min": 1, "doc": "SSP-style bound: hold pulls while an in-flight gradient is this stale"})
     architecture: str = field(default="base", metadata={"choices": ARCHITECTURES, "doc": "Rudra-base, -adv or -adv*"})
-    shards: int = field(default=1, metadata={"min": 1, "doc": "parameter-server shards (adv, adv*)"})
+    shards: int = field(default=1, metadata={"min": 1, "max": MAX_SHARDS, "doc": "parameter-server shards (adv, adv*)"})
 
     def invalid(self) -> tuple[str, object, str] | None:
         """The first cross-field violation as (field, value, allowed), or None."""
         if self.name == "softsync" and self.n is None:
             return "n", "(missing)", f"softsync needs an integer 1 <= n <= learners ({self.learners})"
-        if self.name != "softsync" and self.n is not None:
-            return "n", self.n, f"only softsync takes n; {self.name} must leave it out"
+        for key in unread_settings(self.name):
+            if (value := getattr(self, key)) is not None:
+                return key, value, (f"no {key} with {self.name}: it is read by "
+                                    f"{' and '.join(READ_ONLY_BY[key])} only")
         if self.n is not None and self.n > self.learners:
             return "n", self.n, f"1 <= n <= learners ({self.learners})"
-        if self.max_staleness is not None and self.name == "hardsync":
-            return "max_staleness", self.max_staleness, "only softsync and async take max_staleness (hardsync has none)"
         if self.architecture == "adv*" and self.name == "hardsync":
             return "architecture", self.architecture, ("'base' or 'adv' with hardsync (its barrier leaves adv* "
                                                        "nothing to overlap); adv* takes softsync or async")
