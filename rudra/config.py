@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -29,6 +30,13 @@ class ConfigError(Exception):
     """A config problem, as one line: `<where>: <section>.<field> = <value>: allowed <what>`."""
 
 
+# TOML integers are 64-bit signed. tomllib reads longer ones, which torch then cannot take (a seed of
+# 2**64 overflowed torch.manual_seed), so every integer anywhere in a document must fit.
+INT64 = (-2**63, 2**63 - 1)
+# One folder name: not empty, '.' or '..', no separator or control character, within NAME_MAX bytes.
+_FOLDER_NAME = re.compile(r"[^/\x00-\x1f\x7f]+")
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
     """Names the experiment, seeds it, and says where its runs go."""
@@ -38,8 +46,11 @@ class ExperimentSpec:
     out: str = field(default="runs", metadata={"doc": "parent folder of run directories"})
 
     def invalid(self) -> tuple[str, object, str] | None:
-        if not self.name or "/" in self.name:
-            return "name", self.name, "a non-empty name without '/'"
+        if not _FOLDER_NAME.fullmatch(self.name) or self.name in (".", "..") or len(self.name.encode()) > 255:
+            return "name", self.name, ("a folder name inside `out`: not empty, not '.' or '..', without '/' or "
+                                       "control characters, at most 255 bytes")
+        if not self.out:
+            return "out", self.out, "a folder path (not empty)"
         return None
 
 
@@ -76,9 +87,21 @@ def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
         raise ConfigError(f"{path}: cannot read it ({e.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {_unreadable(e)}") from None
+    if not doc:
+        raise ConfigError(f"{path}: the file sets nothing; expected an experiment: [experiment], [protocol], "
+                          "[train], ... sections (copy one from examples/; `rudra check --defaults` lists them)")
     for item in overrides:
         apply_override(doc, item)
     return parse(doc, str(path))
+
+
+def _unreadable(e: ValueError | RecursionError) -> str:
+    """What tomllib could not read, beyond TOMLDecodeError: a huge integer literal or deep nesting."""
+    if isinstance(e, RecursionError):
+        return "arrays or tables nested too deeply"
+    return "an integer literal thousands of digits long (TOML integers are 64-bit)"
 
 
 def apply_override(doc: dict, item: str) -> None:
@@ -99,6 +122,8 @@ def apply_override(doc: dict, item: str) -> None:
         target[name] = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         target[name] = value
+    except (ValueError, RecursionError) as e:
+        raise ConfigError(f"--set {key.strip()}: {_unreadable(e)}") from None
 
 
 def parse(doc: dict, where: str = "config") -> Experiment:
@@ -106,6 +131,11 @@ def parse(doc: dict, where: str = "config") -> Experiment:
     unknown = [k for k in doc if k not in SECTIONS]
     if unknown:
         raise ConfigError(f"{where}: [{unknown[0]}] is not a section: allowed {', '.join(SECTIONS)}")
+    big = _beyond_int64(doc)
+    if big:
+        key, value = big
+        shown = value if value.bit_length() <= 256 else f"an integer of {value.bit_length()} bits"
+        raise ConfigError(f"{where}: {key} = {shown}: allowed integers from {INT64[0]} to {INT64[1]} (TOML's range)")
     specs = {}
     for section, cls in SECTIONS.items():
         table = doc.get(section, {})
@@ -119,6 +149,20 @@ def parse(doc: dict, where: str = "config") -> Experiment:
     if problem:
         raise ConfigError(f"{where}: {problem}")
     return exp
+
+
+def _beyond_int64(value, key: str = "") -> tuple[str, int] | None:
+    """The first integer anywhere in `value` that TOML's 64 bits cannot hold, as (dotted key, integer).
+    Checked before any field, so no message ever has to print a number thousands of digits long."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return key, value
+    if isinstance(value, dict):
+        items = ((f"{key}.{k}" if key else k, v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next(filter(None, (_beyond_int64(v, k) for k, v in items)), None)
 
 
 def _section(cls: type, section: str, table: dict, where: str):
@@ -160,6 +204,8 @@ def _check(value, hint, meta: dict) -> tuple[str | None, object]:
         value = float(value)
     if type(value) is not hint or (hint is float and not math.isfinite(value)):
         return f"a{'n' if hint is int else ''} {_TYPE_NAMES[hint]}" + _limits(meta), value
+    if hint is str and "\0" in value:
+        return "a string without NUL characters", value
     if "choices" in meta and value not in meta["choices"]:
         return "one of " + ", ".join(repr(c) for c in meta["choices"]), value
     if ("min" in meta and value < meta["min"]) or ("max" in meta and value > meta["max"]) or \
