@@ -1,7 +1,10 @@
 """The trace format shared by the simulator and the runtime, and its writer.
 
 A run directory holds (DESIGN.md, Traces):
-  run.json        resolved config, versions, machine, seed, summary
+  run.json        resolved config, seed, versions, machine, the derived inputs
+                  (run_inputs), the end-of-run facts (run_outcome), the driver's
+                  extras under "sim" or "runtime", and the summary that
+                  rudra.analysis computes from all of these
   gradients.csv   one row per applied gradient (only with detail="full")
   updates.csv     one row per applied update (detail="summary": the header only)
   metrics.csv     one row per evaluation (epoch, t, train_loss, test_error)
@@ -18,7 +21,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import platform
+import socket
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable
@@ -26,6 +31,7 @@ from typing import Iterable
 import numpy as np
 
 from .events import Applied, Update
+from .spec import TrainSpec
 
 GRADIENT_COLUMNS = {
     "learner": "int64", "step": "int64", "pulled_version": "int64", "applied_version": "int64",
@@ -256,6 +262,30 @@ def software_versions(**packages: str) -> dict:
     except metadata.PackageNotFoundError:
         rudra = None
     return {"rudra": rudra, "python": platform.python_version(), "numpy": np.__version__, **packages}
+
+
+def machine(**extra) -> dict:
+    """run.json's "machine": host, platform and CPU count of the process that wrote the trace, plus the
+    driver's own (the runtime adds its torch devices)."""
+    return {"hostname": socket.gethostname(), "platform": platform.platform(), "cpus": os.cpu_count(), **extra}
+
+
+def run_inputs(train: TrainSpec, *, learners: int, train_samples: int, parameters: int | None,
+               model_bytes: int) -> dict:
+    """run.json's "inputs": what the driver derived from the config and ran with (N, the model's size,
+    the epoch length and target), so a summary or a comparison needs nothing but the run directory."""
+    return {"learners": learners, "minibatch": train.minibatch, "train_samples": train_samples,
+            "parameters": parameters, "model_bytes": model_bytes,
+            "gradients_per_epoch": train.gradients_per_epoch(train_samples),
+            "target_gradients": train.target_gradients(train_samples), "epochs_target": train.epochs}
+
+
+def run_outcome(*, status: str, stopped_by: str, seconds: float, target_seconds: float | None, gradients: int,
+                updates: int, holds: int, lost_learners: int) -> dict:
+    """run.json's end-of-run facts, the same keys from both drivers (seconds: the driver's clock, simulated or
+    wall; target_seconds: when the epochs target was reached, None if it was not)."""
+    return {"status": status, "stopped_by": stopped_by, "seconds": seconds, "target_seconds": target_seconds,
+            "gradients": gradients, "updates": updates, "holds": holds, "lost_learners": lost_learners}
 
 
 def read_run_json(run_dir: str | Path) -> dict:
