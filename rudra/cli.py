@@ -123,6 +123,14 @@ def cmd_demo(args) -> int:
     return demo(Path(args.out), progress_wanted())
 
 
+def cmd_timeline(args) -> int:
+    from rudra.analysis.timeline import timeline
+    counts = timeline(args.runs, args.out)
+    print(f"timeline of {counts['runs']} run(s): {counts['gradients']} gradients, {counts['updates']} updates -> "
+          f"{args.out} (open it in Perfetto, ui.perfetto.dev, or chrome://tracing)")
+    return 0
+
+
 def cmd_later(args) -> int:
     raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
 
@@ -159,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("demo", help="simulate and train the shipped demo experiment, end to end")
     c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
     c.set_defaults(run=cmd_demo)
+
+    c = sub.add_parser("timeline", help="export run directories as a Chrome trace event file (Perfetto)",
+                       description="one track per learner (compute, push, pull) and per server shard (updates); "
+                       "several runs go side by side in one file")
+    c.add_argument("runs", nargs="+", metavar="RUN", help="run directory written with trace = \"full\"")
+    c.add_argument("--out", default="trace.json", help="trace event JSON to write (default trace.json)")
+    c.set_defaults(run=cmd_timeline)
 
     for name, text in LATER.items():
         c = sub.add_parser(name, help=f"{text} (not yet available)")
