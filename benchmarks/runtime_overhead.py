@@ -25,9 +25,10 @@ from torch.nn import functional as F
 
 from rudra.models import load_dataset
 from rudra.models.spec import DataSpec, ModelSpec
+from rudra.models.step import flat_model
 from rudra.protocol import ProtocolSpec, TrainSpec
 from rudra.runtime import RuntimeSpec, train
-from rudra.runtime.compute import flat_model, stream_at
+from rudra.runtime.compute import stream_at
 
 SEED = 0
 CNN = (ModelSpec(name="small_cnn"), DataSpec(name="synthetic", shape="image", samples=2048, test_samples=256))

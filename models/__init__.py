@@ -18,6 +18,7 @@ _EXPORTS = {
     "parameter_count": "rudra.models.flat", "parameter_bytes": "rudra.models.flat",
     "Dataset": "rudra.models.dataset", "load_dataset": "rudra.models.dataset",
     "evaluate": "rudra.models.metrics",
+    "FlatNet": "rudra.models.step", "flat_model": "rudra.models.step", "Sgd": "rudra.models.step",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -18,8 +18,9 @@ import torch
 import torch.distributed as dist
 
 from rudra.models import load_dataset
+from rudra.models.step import flat_model
 
-from .compute import Worker, flat_model, stream_at
+from .compute import Worker, stream_at
 from .errors import LaunchError, first_line
 from .plan import Plan
 from .wire import ABORT, BYE, PULL, PUSH, STOP, VALUE, Message
@@ -34,8 +35,8 @@ class Learner:
         self.me = self.layout.name(self.layout.learners[index])
         self.bounds = plan.bounds()
         data = load_dataset(plan.data, plan.seed)
-        model, params, grads = flat_model(plan.model, plan.input_shape, plan.classes, plan.seed, device)
-        self.worker = Worker(model, params, grads, data.train_x, data.train_y)
+        net = flat_model(plan.model, plan.input_shape, plan.classes, plan.seed, device)
+        self.worker = Worker(net, data.train_x, data.train_y)
         self.n_samples = len(data.train_y)
         self.replies = [Message(hi - lo) for lo, hi in self.bounds]
         self.pushes = [Message(hi - lo) for lo, hi in self.bounds]

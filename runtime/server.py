@@ -26,12 +26,12 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from rudra.models import evaluate, load_dataset
+from rudra.models.step import Sgd, flat_model
 from rudra.protocol import (HELD, Hold, ParameterServer, ProtocolError, Send, TraceWriter, Update, binned_histogram,
                       staleness_summary, write_run_json)
 from rudra.protocol.trace import software_versions
 
 from . import checkpoint
-from .compute import flat_model
 from .errors import LaunchError, first_line
 from .inbox import Closed, Inbox
 from .plan import Plan
@@ -62,10 +62,7 @@ class ShardServer:
         self.control = Message(max(self.size, 64))  # STOP / ABORT / SLICE headers and texts
         model, params, _ = flat_model(plan.model, plan.input_shape, plan.classes, plan.seed, torch.device("cpu"))
         self.weights.copy_(params[self.lo:self.hi])
-        self.param = torch.nn.Parameter(self.weights, requires_grad=False)
-        self.param.grad = torch.zeros(self.size)
-        t = plan.train
-        self.optimizer = torch.optim.SGD([self.param], lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+        self.optimizer = Sgd(self.weights, plan.train.momentum, plan.train.weight_decay)
         if self.primary:
             data = load_dataset(plan.data, plan.seed)
             self.model, self.eval_params = model, params
@@ -220,15 +217,7 @@ class ShardServer:
 
     def _apply(self, update: Update) -> None:
         """θ ← θ − lr·Σ scale_k g_k through the optimizer, then trace, evaluate and checkpoint as due."""
-        grad = self.param.grad
-        for k, a in enumerate(update.gradients):
-            g = a.gradient.payload[:self.size]
-            if k == 0:
-                torch.mul(g, a.scale, out=grad)
-            else:
-                grad.add_(g, alpha=a.scale)
-        self.optimizer.param_groups[0]["lr"] = update.lr
-        self.optimizer.step()
+        self.optimizer.apply(((a.scale, a.gradient.payload[:self.size]) for a in update.gradients), update.lr)
         t = self.clock()
         for a in update.gradients:
             self.applied[a.learner] += 1

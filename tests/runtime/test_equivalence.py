@@ -11,8 +11,9 @@ import torch
 from torch.nn import functional as F
 
 from rudra.models import load_dataset
+from rudra.models.step import flat_model
 from rudra.runtime.checkpoint import checkpoint_path
-from rudra.runtime.compute import flat_model, stream_at
+from rudra.runtime.compute import stream_at
 
 from .conftest import SEED, launch, specs
 

@@ -12,9 +12,10 @@ import torch
 from torch.nn import functional as F
 
 from rudra.models import evaluate, load_dataset
+from rudra.models.step import flat_model
+from rudra.runtime.compute import stream_at
 
 from .conftest import SEED, check_trace, launch, specs
-from rudra.runtime.compute import flat_model, stream_at
 
 CHANGES = {"train": {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0, "epochs": 20.0, "lr_steps": (15.0,),
                      "lr_gamma": 0.5},
