@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
+from rudra.rundir import resumable, writable
 
 LATER = {
     "sweep": "run one config over a grid of settings",
@@ -35,8 +36,8 @@ def progress_wanted() -> bool:
 
 
 def run_dir(exp, kind: str, out: str | None) -> Path:
-    """Where this run writes: --out, else <experiment.out>/<name>/<kind>."""
-    return Path(out) if out else Path(exp.experiment.out) / exp.experiment.name / kind
+    """Where this run writes: --out, else <experiment.out>/<name>/<kind>; created, and checked writable."""
+    return writable(Path(out) if out else Path(exp.experiment.out) / exp.experiment.name / kind)
 
 
 def _show(v) -> str:
@@ -73,6 +74,9 @@ def print_summary(title: str, summary: dict, out: Path) -> None:
 # --- commands -----------------------------------------------------------------
 
 def cmd_check(args) -> int:
+    if args.defaults and (args.file or args.set):
+        raise ConfigError("check --defaults lists the built-in defaults and takes no FILE or --set; "
+                          "`rudra check FILE` prints FILE's resolved config")
     if args.defaults:
         print(describe())
         return 0
@@ -98,14 +102,15 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rudra.protocol.trace import read_run_json
     from rudra.runtime import train
 
     if args.resume:
+        if args.file or args.set or args.out or args.force:
+            raise ConfigError(f"--resume {args.resume} continues that run with the config in its run.json; "
+                              "it takes no FILE, --set, --out or --force")
         out = Path(args.resume)
-        if not (out / "run.json").is_file():
-            raise ConfigError(f"--resume {out}: no run.json there; expected a run directory of `rudra train`")
-        exp = parse(read_run_json(out)["config"], f"{out}/run.json")
+        exp = parse(resumable(out), f"{out}/run.json")
+        writable(out)
     else:
         exp = load(args.file, args.set)
         out = run_dir(exp, "train", args.out)
@@ -120,7 +125,7 @@ def cmd_train(args) -> int:
 
 def cmd_demo(args) -> int:
     from rudra.demo import demo
-    return demo(Path(args.out), progress_wanted())
+    return demo(writable(Path(args.out)), progress_wanted())
 
 
 def cmd_timeline(args) -> int:

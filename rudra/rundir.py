@@ -1,0 +1,47 @@
+"""Run directories as the command line meets them: one to write a new run into, one to resume.
+
+Both checks happen before any work starts, so a path that cannot be used is
+one line naming it (ConfigError), never an OSError from deep inside a driver.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rudra.config import ConfigError
+from rudra.protocol.trace import read_run_json
+
+
+def writable(path: Path) -> Path:
+    """Create `path` (and its parents) and make sure a run can write there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"cannot use {path} as a run directory: it is a file, not a folder") from None
+    except OSError as e:
+        raise ConfigError(f"cannot create the run directory {path}: {e.strerror or e.__class__.__name__}") from None
+    # access(2) also answers EROFS for root, whom permissions do not stop
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write in the run directory {path}: read-only file system or no permission")
+    return path
+
+
+def resumable(path: Path) -> dict:
+    """The config of the unfinished `rudra train` run in `path`; ConfigError saying why it cannot resume."""
+    try:
+        info = read_run_json(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError(f"--resume {path}: no run.json there; expected a run directory of `rudra train`") from None
+    except (OSError, ValueError) as e:  # ValueError: not JSON, or not UTF-8
+        raise ConfigError(f"--resume {path}: cannot read its run.json ({e.__class__.__name__})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise ConfigError(f"--resume {path}: its run.json holds no config; expected a run directory of `rudra train`")
+    if info.get("kind") == "sim":
+        raise ConfigError(f"--resume {path}: a simulator run (`rudra simulate`) has nothing to resume; "
+                          "only a `rudra train` run does")
+    summary = info.get("summary")
+    if isinstance(summary, dict) and summary.get("status") == "finished":
+        raise ConfigError(f"--resume {path}: that run finished already (stopped by "
+                          f"{summary.get('stopped_by', 'its target')}); nothing to resume: start a new run "
+                          "with --out DIR or --force")
+    return info["config"]
