@@ -78,6 +78,11 @@ class Experiment:
 
 def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
     """Read, override (`section.key=value`) and validate a TOML experiment file."""
+    return parse(read(path, overrides), str(path))
+
+
+def read(path: str | Path, overrides: list[str] = ()) -> dict:
+    """A TOML experiment file as a document with the overrides applied, not yet validated."""
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text())
@@ -94,7 +99,7 @@ def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
                           "[train], ... sections (copy one from examples/; `rudra check --defaults` lists them)")
     for item in overrides:
         apply_override(doc, item)
-    return parse(doc, str(path))
+    return doc
 
 
 def _unreadable(e: ValueError | RecursionError) -> str:
