@@ -16,9 +16,6 @@ from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
 from rudra.rundir import resumable, writable
 
 LATER = {
-    "sweep": "run one config over a grid of settings",
-    "compare": "compare a simulated run with a real one",
-    "plot": "draw accuracy/runtime tradeoff curves from run directories",
     "calibrate": "measure compute and network costs here to fill [cluster]",
 }
 
@@ -50,8 +47,8 @@ def _show(v) -> str:
 
 
 def print_summary(title: str, summary: dict, out: Path) -> None:
-    """Summary dict as aligned `key: value` lines (nested dicts flattened with dots; the σ histogram
-    is named, not printed: it is in run.json and, for every σ, in staleness.csv)."""
+    """Summary dict as aligned `key: value` lines (nested dicts flattened with dots; the σ histogram and
+    the per-learner counts are named, not printed: they are in run.json, staleness.csv and learners.csv)."""
     print(f"{title} -> {out}")
     flat: dict[str, object] = {}
 
@@ -61,6 +58,8 @@ def print_summary(title: str, summary: dict, out: Path) -> None:
                 walk(f"{prefix}{k}.", v)
             elif k == "staleness_histogram":
                 flat[prefix + k] = f"{len(v)} bins in run.json, every σ in staleness.csv"
+            elif k == "learner_gradients":
+                flat[prefix + k] = f"{len(v)} learners in run.json and learners.csv"
             elif k != "staleness_bin_width":
                 flat[prefix + k] = v
 
@@ -87,16 +86,11 @@ def cmd_check(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from rudra.models.size import data_shape, spec_parameter_bytes, train_samples
-    from rudra.sim import simulate
+    from rudra.runner import run_experiment
 
     exp = load(args.file, args.set)
-    shape, classes = data_shape(exp.data)
-    model_bytes = exp.cluster.model_bytes or spec_parameter_bytes(exp.model, shape, classes)
     out = run_dir(exp, "sim", args.out)
-    summary = simulate(exp.protocol, exp.train, exp.cluster, exp.sim, train_samples=train_samples(exp.data),
-                       model_bytes=model_bytes, seed=exp.experiment.seed, out=out, config=to_dict(exp),
-                       progress=progress_wanted())
+    summary = run_experiment(exp, "simulate", out, progress_wanted())
     print_summary(f"simulated {exp.experiment.name}", summary, out)
     return 0
 
@@ -133,6 +127,28 @@ def cmd_timeline(args) -> int:
     counts = timeline(args.runs, args.out)
     print(f"timeline of {counts['runs']} run(s): {counts['gradients']} gradients, {counts['updates']} updates -> "
           f"{args.out} (open it in Perfetto, ui.perfetto.dev, or chrome://tracing)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from rudra.sweep import report, sweep
+    print(report(sweep(args.file, sets=args.set, items=args.axes, mode=args.mode, out=args.out,
+                       workers=args.workers, dask=args.dask, progress=progress_wanted())))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from rudra.analysis.compare import compare, write
+    c = compare(args.sim, args.real)
+    out = Path(args.out) if args.out else Path(args.sim).parent / "compare"
+    print(c.text())
+    print("wrote " + ", ".join(map(str, write(c, out))))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from rudra.analysis.plot import plot
+    print("wrote " + ", ".join(map(str, plot(args.runs, args.kind, args.out))))
     return 0
 
 
@@ -173,12 +189,43 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
     c.set_defaults(run=cmd_demo)
 
+    c = sub.add_parser("compare", help="hold a simulated run against real runs of the same config",
+                       description="table (terminal and markdown) of predicted against measured time per epoch, "
+                       "rates and staleness, with the real runs' spread and the relative error; and a figure")
+    c.add_argument("sim", metavar="SIMRUN", help="run directory of `rudra simulate`")
+    c.add_argument("real", nargs="+", metavar="REALRUN", help="run directories of `rudra train`, same config")
+    c.add_argument("--out", help="folder for compare.md, compare.png, compare.svg (default beside SIMRUN: compare/)")
+    c.set_defaults(run=cmd_compare)
+
+    from rudra.analysis.plot import KINDS
+    c = sub.add_parser("plot", help="draw tradeoff, error, staleness, speedup or throughput figures",
+                       description="PNG and SVG from run directories and sweep folders (index.csv)")
+    c.add_argument("runs", nargs="+", metavar="RUN_OR_SWEEP", help="run directory or sweep folder")
+    c.add_argument("--kind", required=True, choices=KINDS, help="which figure")
+    c.add_argument("--out", default="plots", help="folder for KIND.png and KIND.svg (default plots/)")
+    c.set_defaults(run=cmd_plot)
+
     c = sub.add_parser("timeline", help="export run directories as a Chrome trace event file (Perfetto)",
                        description="one track per learner (compute, push, pull) and per server shard (updates); "
                        "several runs go side by side in one file")
     c.add_argument("runs", nargs="+", metavar="RUN", help="run directory written with trace = \"full\"")
     c.add_argument("--out", default="trace.json", help="trace event JSON to write (default trace.json)")
     c.set_defaults(run=cmd_timeline)
+
+    c = with_file("sweep", "run FILE over a grid of settings: a run directory per point and index.csv "
+                  "(simulated points in parallel here, or on a Dask cluster)")
+    c.add_argument("--vary", dest="axes", action="append", default=[], type=lambda s: ("vary", s),
+                   metavar="SECTION.KEY=V1,V2,...", help="one axis of the grid (repeatable: every combination runs)")
+    c.add_argument("--zip", dest="axes", action="append", default=[], type=lambda s: ("zip", s),
+                   metavar="SECTION.KEY=V1,V2,...", help="values varied together with the other --zip lists "
+                   "(one length), e.g. --zip protocol.learners=1,2,4 --zip train.minibatch=128,64,32")
+    c.add_argument("--mode", choices=("simulate", "train"), default="simulate",
+                   help="simulate (default) or train each point for real")
+    c.add_argument("--out", help="sweep folder (default <experiment.out>/<name>/sweep)")
+    c.add_argument("--workers", type=int, help="local processes for simulated points (default: one per core)")
+    c.add_argument("--dask", metavar="ADDRESS", help="run the points on the existing Dask cluster whose scheduler "
+                   "is at ADDRESS, e.g. tcp://HOST:8786 (needs rudra[dask])")
+    c.set_defaults(run=cmd_sweep)
 
     for name, text in LATER.items():
         c = sub.add_parser(name, help=f"{text} (not yet available)")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rudra.config import Experiment, load, to_dict
+from rudra.config import load, to_dict
+from rudra.runner import run_experiment
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PREDICT = [  # (label, overrides of examples/paper_cifar10.toml)
@@ -45,19 +46,13 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def predict(out: Path, progress: bool) -> str:
     """Simulate the paper's CIFAR-10 cluster under each protocol (2 epochs each)."""
-    from rudra.models.size import data_shape, spec_parameter_bytes, train_samples
-    from rudra.sim import simulate
-
     rows = []
     for label, overrides in PREDICT:
         exp = load(EXAMPLES / "paper_cifar10.toml", [*overrides, "train.epochs=2"])
-        shape, classes = data_shape(exp.data)
-        s = simulate(exp.protocol, exp.train, exp.cluster, exp.sim, train_samples=train_samples(exp.data),
-                     model_bytes=spec_parameter_bytes(exp.model, shape, classes), seed=exp.experiment.seed,
-                     out=out / "predict" / slug(label), config=to_dict(exp), progress=progress)
+        s = run_experiment(exp, "simulate", out / "predict" / slug(label), progress)
         st = s["staleness"]
         rows.append([label, f"{s['seconds_per_epoch']:.2f}", f"{s['gradients_per_second']:,.0f}",
-                     f"{st['mean']:.2f}", f"{st['p99']}", f"{s['speedup']:.1f}×"])
+                     f"{st['mean']:.2f}", f"{st['p99']}", f"{s['sim']['speedup']:.1f}×"])
     return table(["protocol", "s/epoch", "gradients/s", "<σ>", "σ p99", "speedup"], rows)
 
 
@@ -67,7 +62,7 @@ def train_all(out: Path, progress: bool) -> str:
 
     rows = []
     for label, overrides in TRAIN:
-        exp: Experiment = load(EXAMPLES / "demo_digits.toml", overrides)
+        exp = load(EXAMPLES / "demo_digits.toml", overrides)
         s = train(exp.protocol, exp.train, exp.model, exp.data, exp.runtime, seed=exp.experiment.seed,
                   out=out / "train" / slug(label), config=to_dict(exp), progress=progress)
         rows.append([label, f"{100 * s['test_error']:.1f}%", f"{s['seconds']:.1f}",

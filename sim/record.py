@@ -1,26 +1,19 @@
-"""The run summary stored in run.json and printed by `rudra simulate`.
+"""What a simulated run records in run.json besides its config: the end-of-run facts every driver
+records (protocol.trace.run_outcome), from which rudra.analysis computes the shared summary, and the
+simulator's own figures under "sim".
 
-Keys (times in simulated seconds; rates per simulated second):
-  simulated_seconds        time at which the run stopped
-  stopped_by               "epochs", "updates" or "seconds"
-  gradients, updates       applied on shard 0 (every shard sees every gradient)
-  epochs, seconds_per_epoch  epoch = N/μ gradients
-  gradients_per_second, updates_per_second
-  staleness                count, mean ⟨σ⟩, p50, p99, max (shard 0)
-  staleness_histogram      [[lowest σ of the bin, count], ...]: at most 100 bins (staleness.csv: every σ)
-  staleness_bin_width      σ values per bin (1: exact)
+"sim" keys (times in simulated seconds):
   shard_staleness_mean     ⟨σ⟩ per shard (adv, adv*: shards decide independently)
   server_utilisation       per shard: share of time spent applying updates
   nic_utilisation          {"in": [...], "out": [...]} per shard NIC direction
   learner_compute_utilisation  share of learner time spent computing (mean over learners)
-  learner_gradients_per_second {min, mean, max} over learners (per learner: learners.csv)
   stragglers               learners slowed by straggler_fraction
-  holds                    pulls the protocol held (hardsync barrier, max_staleness)
   speedup                  gradients/s over that of λ = 1 on the same cluster (null if not simulated)
 """
 from __future__ import annotations
 
-from rudra.protocol import binned_histogram, staleness_summary
+from rudra.protocol import staleness_summary
+from rudra.protocol.trace import run_outcome
 
 from .cluster import Cluster
 
@@ -29,39 +22,26 @@ def _share(busy: float, t: float) -> float:
     return min(1.0, busy / t) if t > 0 else 0.0
 
 
-def summarize(c: Cluster, baseline_rate: float | None) -> dict:
-    """The summary of a finished run; `baseline_rate` is λ = 1's gradients/s (None: not simulated)."""
+def outcome(c: Cluster) -> dict:
+    """The end-of-run facts of a finished run (shard 0's counts: every shard sees every gradient)."""
+    s0 = c.shards[0]
+    return run_outcome(status="finished", stopped_by=c.stopped_by, seconds=c.t_end,
+                       target_seconds=c.t_end if c.stopped_by == "epochs" else None, gradients=s0.gradients,
+                       updates=s0.updates, holds=c.holds, lost_learners=0)
+
+
+def extras(c: Cluster, baseline_rate: float | None) -> dict:
+    """The simulator's own figures; `baseline_rate` is λ = 1's gradients/s (None: not simulated)."""
     t = c.t_end
     s0 = c.shards[0]
-    rate = s0.gradients / t if t > 0 else 0.0
-    per_epoch = c.per_epoch
-    hist = dict(c.writer.histogram) if c.writer is not None else {}
-    per_learner = c.writer.per_learner if c.writer is not None else {}
-    counts = [per_learner.get(l, (0, 0))[0] for l in range(c.lam)]
-    staleness = staleness_summary(hist)
-    width, bins = binned_histogram(hist)
+    mean0 = staleness_summary(c.writer.histogram)["mean"] if c.writer is not None else None
     return {
-        "simulated_seconds": t,
-        "stopped_by": c.stopped_by,
-        "gradients": s0.gradients,
-        "updates": s0.updates,
-        "epochs": s0.gradients / per_epoch,
-        "seconds_per_epoch": t * per_epoch / s0.gradients if s0.gradients else None,
-        "gradients_per_second": rate,
-        "updates_per_second": s0.updates / t if t > 0 else 0.0,
-        "staleness": staleness,
-        "staleness_histogram": bins,
-        "staleness_bin_width": width,
-        "shard_staleness_mean": [staleness["mean"] if sh.index == 0 else sh.sigma_sum / sh.gradients
-                                 if sh.gradients else None for sh in c.shards],
+        "shard_staleness_mean": [mean0 if sh.index == 0 else sh.sigma_sum / sh.gradients if sh.gradients else None
+                                 for sh in c.shards],
         "server_utilisation": [_share(sh.busy, t) for sh in c.shards],
         "nic_utilisation": {"in": [_share(n.busy, t) for n in c.net.shard_in],
                             "out": [_share(n.busy, t) for n in c.net.shard_out]},
         "learner_compute_utilisation": _share(c.compute_seconds, t * c.lam),
-        "learner_gradients_per_second": {"min": min(counts) / t if t > 0 else 0.0,
-                                         "mean": sum(counts) / c.lam / t if t > 0 else 0.0,
-                                         "max": max(counts) / t if t > 0 else 0.0},
         "stragglers": c.compute.stragglers,
-        "holds": c.holds,
-        "speedup": rate / baseline_rate if baseline_rate else None,
+        "speedup": s0.gradients / t / baseline_rate if baseline_rate and t > 0 else None,
     }

@@ -1,4 +1,9 @@
-"""`simulate()`: check the settings, run the cluster model, write the trace directory and run.json."""
+"""`simulate()`: check the settings, run the cluster model, write the trace directory and run.json.
+
+run.json holds what rudra.analysis.summarize needs (derived inputs, end-of-run
+facts) and the simulator's own figures under "sim" (sim/record.py); the runner
+(rudra/runner.py) adds the shared summary.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,12 +15,12 @@ import simpy
 
 from rudra.protocol import SCHEMA, ProtocolSpec, TrainSpec, TraceWriter, write_run_json
 from rudra.protocol.spec import first_problem
-from rudra.protocol.trace import software_versions
+from rudra.protocol.trace import machine, run_inputs, software_versions
 
 from .cluster import Cluster, cycle_collector_paused
 from .errors import SimError
 from .spec import ClusterSpec, SimSpec
-from .summary import summarize
+from .record import extras, outcome
 
 BASELINE_GRADIENTS = 2000  # λ = 1 is sequential: its rate settles within a few thousand gradients
 
@@ -47,9 +52,13 @@ def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpe
 
 
 def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec, *, train_samples: int,
-             model_bytes: int, seed: int, out: Path, config: dict, progress: bool) -> dict:
-    """Simulate one experiment into the trace directory `out`; return the summary (also in run.json)."""
-    model_bytes = cluster.model_bytes if cluster.model_bytes is not None else model_bytes
+             model_bytes: int, seed: int, out: Path, config: dict, progress: bool,
+             parameters: int | None = None) -> dict:
+    """Simulate one experiment into the trace directory `out`; return what it wrote to run.json.
+
+    `model_bytes` is the size of one weights or gradient message as the caller resolved it (the runner:
+    cluster.model_bytes if set, else the model's); `parameters` is only recorded.
+    """
     _check(protocol, train, cluster, sim, train_samples, model_bytes)
     wall = time.perf_counter()
     out = Path(out)
@@ -65,7 +74,10 @@ def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim
             c.run()
         baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq)
                     if sim.speedup else None)
-        summary = summarize(c, baseline)
-    write_run_json(out, {"config": config, "seed": seed, "kind": "sim", "versions": software_versions(simpy=simpy.__version__), "summary": summary,
-                         "wall_seconds": time.perf_counter() - wall})
-    return summary
+        record = {"config": config, "seed": seed, "kind": "sim", "versions": software_versions(simpy=simpy.__version__),
+                  "machine": machine(), **outcome(c), "sim": extras(c, baseline),
+                  "inputs": run_inputs(train, learners=protocol.learners, train_samples=train_samples,
+                                       parameters=parameters, model_bytes=model_bytes)}
+    record["wall_seconds"] = time.perf_counter() - wall
+    write_run_json(out, record)
+    return record

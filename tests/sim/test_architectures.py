@@ -15,11 +15,11 @@ def test_shards_relieve_a_nic_bound_server_until_compute_bound(run_sim):
     until the learners' compute (λ/T = 1600/s) is the limit."""
     rates = {s: _nic_bound(run_sim, s) for s in (1, 2, 4, 8)}
     assert rates[1]["gradients_per_second"] == pytest.approx(1000, rel=0.02)
-    assert rates[1]["nic_utilisation"]["in"][0] == pytest.approx(1.0, rel=0.02)
+    assert rates[1]["sim"]["nic_utilisation"]["in"][0] == pytest.approx(1.0, rel=0.02)
     assert rates[1]["gradients_per_second"] < rates[2]["gradients_per_second"] < rates[4]["gradients_per_second"]
     assert rates[4]["gradients_per_second"] == pytest.approx(rates[8]["gradients_per_second"], rel=0.05)
     assert rates[8]["gradients_per_second"] == pytest.approx(1600, rel=0.05)
-    assert max(rates[8]["nic_utilisation"]["in"]) < 0.3
+    assert max(rates[8]["sim"]["nic_utilisation"]["in"]) < 0.3
 
 
 def test_tree_relieves_a_nic_bound_hardsync_server(run_sim):
@@ -37,7 +37,7 @@ def test_tree_cannot_relieve_async_pulls(run_sim):
     flat = _nic_bound(run_sim, 1)
     tree = _nic_bound(run_sim, 1, fan_in=4)
     assert tree["gradients_per_second"] == pytest.approx(flat["gradients_per_second"], rel=0.02)
-    assert tree["nic_utilisation"]["out"][0] == pytest.approx(1.0, rel=0.02)
+    assert tree["sim"]["nic_utilisation"]["out"][0] == pytest.approx(1.0, rel=0.02)
 
 
 def _comm_heavy(run_sim, architecture):

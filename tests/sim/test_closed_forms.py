@@ -36,7 +36,7 @@ def test_saturated_server_runs_at_one_update_per_U(run_sim):
     r = run_sim({"name": "async", "learners": 8}, cluster={"sample_seconds": T, "update_seconds": U},
                 sim={"trace": "summary"}, samples=4000)
     assert r.summary["updates_per_second"] == pytest.approx(1 / U, rel=1e-3)
-    assert r.summary["server_utilisation"][0] == pytest.approx(1.0, rel=1e-3)
+    assert r.summary["sim"]["server_utilisation"][0] == pytest.approx(1.0, rel=1e-3)
 
 
 def test_update_cost_from_memory_bandwidth(run_sim):
@@ -54,5 +54,5 @@ def test_stopping_rules(run_sim):
     updates = run_sim({"learners": 4}, cluster={"sample_seconds": T}, sim={"max_updates": 7})
     assert (updates.summary["updates"], updates.summary["stopped_by"]) == (7, "updates")
     seconds = run_sim({"learners": 4}, cluster={"sample_seconds": T}, sim={"max_seconds": 0.1})
-    assert seconds.summary["simulated_seconds"] == 0.1 and seconds.summary["stopped_by"] == "seconds"
+    assert seconds.summary["seconds"] == 0.1 and seconds.summary["stopped_by"] == "seconds"
     assert seconds.summary["gradients"] == 40 and seconds.csv("updates").t.max() <= 0.1

@@ -26,7 +26,7 @@ def test_fixed_stragglers_are_named_and_slowed(run_sim):
     r = run_sim({"name": "async", "learners": 8},
                 cluster={"sample_seconds": T, "straggler_fraction": 0.25, "straggler_slowdown": 3.0},
                 sim={"trace": "summary"}, samples=4000)
-    slow = r.summary["stragglers"]
+    slow = r.summary["sim"]["stragglers"]
     assert len(slow) == 2
     per = r.csv("learners").set_index("learner").gradients
     fast = per.drop(index=slow)

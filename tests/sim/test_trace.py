@@ -1,8 +1,7 @@
 """The trace directory: schema, determinism, summary mode, run.json, and one-line errors."""
-import json
-
 import pytest
 
+from rudra.analysis import summarize
 from rudra.protocol import ProtocolSpec, TrainSpec, read_run_json
 from rudra.sim import ClusterSpec, SimError, SimSpec, simulate
 
@@ -50,14 +49,22 @@ def test_summary_trace_writes_histograms_not_rows(run_sim):
     assert small.summary == full.summary
 
 
-def test_run_json_holds_config_seed_kind_versions_summary(run_sim, tmp_path):
-    """run.json: the caller's config verbatim, seed, kind "sim", versions, the summary and wall_seconds."""
-    r = run_sim({"learners": 2}, sim={"speedup": True}, seed=7)
-    info = json.loads((r.out / "run.json").read_text())
-    assert set(info) == {"config", "seed", "kind", "versions", "summary", "wall_seconds"}
+def test_run_json_holds_config_inputs_outcome_and_the_simulators_figures(run_sim, tmp_path):
+    """run.json: the caller's config verbatim, seed, kind "sim", versions, machine, the derived inputs, the
+    end-of-run facts, the simulator's figures under "sim" and wall_seconds (the runner adds the summary)."""
+    r = run_sim({"learners": 2}, sim={"speedup": True}, seed=7, samples=100, model_bytes=123)
+    info = read_run_json(r.out)
+    assert set(info) == {"config", "seed", "kind", "versions", "machine", "inputs", "status", "stopped_by",
+                         "seconds", "target_seconds", "gradients", "updates", "holds", "lost_learners", "sim",
+                         "wall_seconds"}
     assert (info["config"], info["seed"], info["kind"]) == ({"test": True}, 7, "sim")
-    assert info["summary"] == json.loads(json.dumps(r.summary))
-    assert info["summary"]["speedup"] == pytest.approx(2.0)
+    assert info["inputs"] == {"learners": 2, "minibatch": 1, "train_samples": 100, "parameters": None,
+                              "model_bytes": 123, "gradients_per_epoch": 100.0, "target_gradients": 100,
+                              "epochs_target": 1.0}
+    assert (info["status"], info["stopped_by"], info["gradients"]) == ("finished", "epochs", 100)
+    assert info["target_seconds"] == info["seconds"] == r.summary["time_to_target"] > 0
+    assert {"hostname", "platform", "cpus"} <= set(info["machine"])
+    assert r.summary["sim"] == info["sim"] and info["sim"]["speedup"] == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("protocol, cluster, match", [
@@ -76,8 +83,9 @@ def test_settings_the_user_must_fix_raise_one_line_sim_errors(tmp_path, protocol
 
 def test_many_learners_stay_cheap(tmp_path):
     """λ = 20 000, summary trace: per-learner state is O(1), a round of gradients runs in well under a second."""
-    s = simulate(ProtocolSpec(name="async", learners=20_000), TrainSpec(minibatch=1, epochs=1),
-                 ClusterSpec(jitter_dist="normal", jitter_cv=0.1, server_bandwidth=1e12),
-                 SimSpec(trace="summary", speedup=False), train_samples=40_000, model_bytes=1000, seed=0,
-                 out=tmp_path, config={}, progress=False)
-    assert s["gradients"] == 40_000 and s["staleness"]["mean"] > 10_000
+    simulate(ProtocolSpec(name="async", learners=20_000), TrainSpec(minibatch=1, epochs=1),
+             ClusterSpec(jitter_dist="normal", jitter_cv=0.1, server_bandwidth=1e12),
+             SimSpec(trace="summary", speedup=False), train_samples=40_000, model_bytes=1000, seed=0,
+             out=tmp_path, config={}, progress=False)
+    s = summarize(tmp_path)
+    assert s["gradients"] == 40_000 and s["staleness"]["mean"] > 10_000 and len(s["learner_gradients"]) == 20_000
