@@ -16,6 +16,9 @@ from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
 from rudra.rundir import resumable, writable
 
 LATER = {
+    "sweep": "run one config over a grid of settings",
+    "compare": "compare a simulated run with a real one",
+    "plot": "draw accuracy/runtime tradeoff curves from run directories",
     "calibrate": "measure compute and network costs here to fill [cluster]",
 }
 
@@ -130,28 +133,6 @@ def cmd_timeline(args) -> int:
     return 0
 
 
-def cmd_sweep(args) -> int:
-    from rudra.sweep import report, sweep
-    print(report(sweep(args.file, sets=args.set, items=args.axes, mode=args.mode, out=args.out,
-                       workers=args.workers, dask=args.dask, progress=progress_wanted())))
-    return 0
-
-
-def cmd_compare(args) -> int:
-    from rudra.analysis.compare import compare, write
-    c = compare(args.sim, args.real)
-    out = Path(args.out) if args.out else Path(args.sim).parent / "compare"
-    print(c.text())
-    print("wrote " + ", ".join(map(str, write(c, out))))
-    return 0
-
-
-def cmd_plot(args) -> int:
-    from rudra.analysis.plot import plot
-    print("wrote " + ", ".join(map(str, plot(args.runs, args.kind, args.out))))
-    return 0
-
-
 def cmd_later(args) -> int:
     raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
 
@@ -189,43 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
     c.set_defaults(run=cmd_demo)
 
-    c = sub.add_parser("compare", help="hold a simulated run against real runs of the same config",
-                       description="table (terminal and markdown) of predicted against measured time per epoch, "
-                       "rates and staleness, with the real runs' spread and the relative error; and a figure")
-    c.add_argument("sim", metavar="SIMRUN", help="run directory of `rudra simulate`")
-    c.add_argument("real", nargs="+", metavar="REALRUN", help="run directories of `rudra train`, same config")
-    c.add_argument("--out", help="folder for compare.md, compare.png, compare.svg (default beside SIMRUN: compare/)")
-    c.set_defaults(run=cmd_compare)
-
-    from rudra.analysis.plot import KINDS
-    c = sub.add_parser("plot", help="draw tradeoff, error, staleness, speedup or throughput figures",
-                       description="PNG and SVG from run directories and sweep folders (index.csv)")
-    c.add_argument("runs", nargs="+", metavar="RUN_OR_SWEEP", help="run directory or sweep folder")
-    c.add_argument("--kind", required=True, choices=KINDS, help="which figure")
-    c.add_argument("--out", default="plots", help="folder for KIND.png and KIND.svg (default plots/)")
-    c.set_defaults(run=cmd_plot)
-
     c = sub.add_parser("timeline", help="export run directories as a Chrome trace event file (Perfetto)",
                        description="one track per learner (compute, push, pull) and per server shard (updates); "
                        "several runs go side by side in one file")
     c.add_argument("runs", nargs="+", metavar="RUN", help="run directory written with trace = \"full\"")
     c.add_argument("--out", default="trace.json", help="trace event JSON to write (default trace.json)")
     c.set_defaults(run=cmd_timeline)
-
-    c = with_file("sweep", "run FILE over a grid of settings: a run directory per point and index.csv "
-                  "(simulated points in parallel here, or on a Dask cluster)")
-    c.add_argument("--vary", dest="axes", action="append", default=[], type=lambda s: ("vary", s),
-                   metavar="SECTION.KEY=V1,V2,...", help="one axis of the grid (repeatable: every combination runs)")
-    c.add_argument("--zip", dest="axes", action="append", default=[], type=lambda s: ("zip", s),
-                   metavar="SECTION.KEY=V1,V2,...", help="values varied together with the other --zip lists "
-                   "(one length), e.g. --zip protocol.learners=1,2,4 --zip train.minibatch=128,64,32")
-    c.add_argument("--mode", choices=("simulate", "train"), default="simulate",
-                   help="simulate (default) or train each point for real")
-    c.add_argument("--out", help="sweep folder (default <experiment.out>/<name>/sweep)")
-    c.add_argument("--workers", type=int, help="local processes for simulated points (default: one per core)")
-    c.add_argument("--dask", metavar="ADDRESS", help="run the points on the existing Dask cluster whose scheduler "
-                   "is at ADDRESS, e.g. tcp://HOST:8786 (needs rudra[dask])")
-    c.set_defaults(run=cmd_sweep)
 
     for name, text in LATER.items():
         c = sub.add_parser(name, help=f"{text} (not yet available)")
