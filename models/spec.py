@@ -12,6 +12,7 @@ MODELS = ("mlp", "small_cnn", "cifar10_full", "alexnet_style")
 DATASETS = ("digits", "synthetic", "cifar10", "image_folder")
 SHAPES = ("flat", "image")
 SAMPLING = ("whole", "shard")
+ALEXNET_MIN_SIDE = 63  # its first conv (11/4) and three 3/2 poolings need this many pixels a side
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ class ModelSpec:
         """The first violation of a rule that needs `[data]` too, as (field, value, allowed), or None."""
         if self.name != "mlp" and not data.image:
             return "name", self.name, f"'mlp' for flat inputs (data.shape {data.shape!r}); conv nets need images"
-        if self.name == "alexnet_style" and data.name == "digits":
-            return "name", self.name, "a smaller net for digits' 8×8 images (alexnet_style needs >= 63 px)"
+        side = {"digits": 8, "cifar10": 32}.get(data.name, data.image_size)
+        if self.name == "alexnet_style" and side < ALEXNET_MIN_SIDE:
+            return "name", self.name, (f"a smaller net for {data.name}'s {side}×{side} images (alexnet_style needs "
+                                       f">= {ALEXNET_MIN_SIDE} px: data.image_size for synthetic and image_folder)")
         return None
 
 
