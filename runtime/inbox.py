@@ -7,6 +7,13 @@ so neither is used: each peer has a thread blocked in a receive from that
 peer only (a dead peer ends its own thread and nothing else), whole messages
 go to one queue in arrival order, and the server waits on the queue with its
 own deadline, judging liveness from each peer's last arrival.
+
+Buffers come from a pool made as needed up to a limit: one per peer being
+received into, one per peer waiting in the queue, and the gradients the
+protocol may keep buffered. A receive that finds the pool empty waits for a
+buffer (its peer's send waits meanwhile: back-pressure) at most `timeout`
+seconds; then the inbox reports Starved and receives nothing more from that
+peer, so no receive ever blocks without a deadline.
 """
 from __future__ import annotations
 
@@ -29,16 +36,33 @@ class Closed:
     why: str
 
 
+@dataclass(frozen=True)
+class Starved:
+    """No buffer came free for `seconds` to receive from `rank` into: every one of the `pool` buffers was held
+    (by the server's queue and the messages it keeps) all that time."""
+
+    rank: int
+    pool: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return (f"no receive buffer came free within {self.seconds:g} s (all {self.pool} held: queued messages "
+                f"and buffered gradients)")
+
+
 class Inbox:
     """Whole messages from `sources` (ranks), in arrival order; `floats` is the largest payload expected.
 
-    Each source's thread holds one buffer while it waits, so at most
-    len(sources) + `spare` buffers exist (the spare ones hold messages the
-    server keeps, such as buffered gradients).
+    `kept` bounds the messages the server holds on to after taking them
+    (buffered gradients: the protocol applies them once it holds c, so c at
+    the start bounds them); `timeout` is how long a receive may wait for a
+    free buffer before the inbox reports Starved.
     """
 
-    def __init__(self, sources: list[int], floats: int, spare: int):
-        self._floats, self._limit, self._made = floats, len(sources) + spare, 0
+    def __init__(self, sources: list[int], floats: int, kept: int, timeout: float):
+        self._floats, self._made = floats, 0
+        self.pool = 2 * len(sources) + kept  # receiving + queued, per source; plus those kept
+        self._timeout = timeout
         self._lock = threading.Lock()
         self._free: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
@@ -48,18 +72,27 @@ class Inbox:
         for thread in self._threads:
             thread.start()
 
-    def _buffer(self) -> Message:
+    def _buffer(self) -> Message | None:
+        """A free buffer (made if the pool is not complete yet), or None if none comes free within the timeout."""
         try:
             return self._free.get_nowait()
         except queue.Empty:
             with self._lock:
-                make = self._made < self._limit
+                make = self._made < self.pool
                 self._made += make
-            return Message(self._floats) if make else self._free.get()
+            if make:
+                return Message(self._floats)
+        try:
+            return self._free.get(timeout=self._timeout)
+        except queue.Empty:
+            return None
 
     def _receive(self, rank: int) -> None:
         while True:
             msg = self._buffer()
+            if msg is None:
+                self._ready.put(Starved(rank, self.pool, self._timeout))
+                return
             try:
                 dist.recv(msg.buf, src=rank)
             except Exception as error:
@@ -69,7 +102,7 @@ class Inbox:
             self.last_seen[rank] = msg.arrived
             self._ready.put(msg)
 
-    def get(self, timeout: float) -> Message | Closed | None:
+    def get(self, timeout: float) -> Message | Closed | Starved | None:
         """The next message (or news of a closed connection), or None if nothing comes within `timeout` s."""
         try:
             return self._ready.get(timeout=max(timeout, 0.0))

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from rudra.models import load_dataset
 from rudra.models.step import flat_model
-from rudra.runtime.checkpoint import checkpoint_path
+from rudra.runtime import checkpoint
 from rudra.runtime.compute import stream_at
 
 from .conftest import SEED, launch, specs
@@ -40,7 +40,7 @@ def single_process_weights() -> torch.Tensor:
 def test_hardsync_equals_single_process_sgd_with_batch_mu_lambda(run_dir):
     summary = launch(run_dir, train={"epochs": K * LAM * MU / N}, runtime={"checkpoint_every": K})
     assert summary["updates"] == K and summary["gradients"] == K * LAM
-    weights = torch.load(checkpoint_path(run_dir, 0), weights_only=True)["weights"]
+    weights = checkpoint.load(run_dir, 0).weights
     expected = single_process_weights()
     assert weights.shape == expected.shape
     torch.testing.assert_close(weights, expected, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,238 @@
+"""What a shard server reports beside serving: shard 0 keeps the run directory, the other shards send it their
+weights slices for evaluation.
+
+Shard 0's Reporter writes the trace (gradients, updates, metrics), assembles
+every shard's slice at each evaluation point and evaluates the whole model on
+the test set, draws the progress bar and writes run.json. A SliceSender is
+the same interface on shards 1..S-1: it only ships its slice to shard 0.
+The shard server calls one or the other and never asks which shard it is.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from rudra.models import evaluate, load_dataset
+from rudra.models.step import FlatNet
+from rudra.protocol import ParameterServer, TraceWriter, Update, binned_histogram, staleness_summary, write_run_json
+from rudra.protocol.trace import software_versions
+
+from . import checkpoint
+from .plan import Plan
+from .versions import machine
+from .wire import SLICE, VALUE, Message
+
+if TYPE_CHECKING:
+    from .server import ShardServer
+
+FINAL = -1  # evaluation index of the end-of-run evaluation
+
+
+class SliceSender:
+    """Shards 1..S-1: send this shard's weights slice to shard 0 at each evaluation point; nothing else."""
+
+    peers: tuple[int, ...] = ()  # nobody sends reports to this shard
+
+    def __init__(self, plan: Plan, shard: int, out: Message, ps: ParameterServer):
+        self.plan, self.shard, self.out, self.ps = plan, shard, out, ps
+
+    def start(self) -> None:
+        pass
+
+    def restore(self, record: checkpoint.CheckpointRecord) -> None:
+        pass
+
+    def update(self, update: Update, t: float) -> None:
+        pass
+
+    def snapshot(self, index: int, weights: torch.Tensor) -> None:
+        """Send `weights` (the payload of `out`: nothing is copied) as evaluation `index`'s slice."""
+        self.out.set(SLICE, self.shard, self.ps.version, index)
+        dist.send(self.out.frame(len(weights)), self.plan.layout.servers[0])
+
+    def slice(self, msg: Message) -> None:
+        raise AssertionError("only shard 0 receives slices")
+
+    def missing(self, index: int) -> list[int]:
+        return []
+
+    def record(self) -> dict:
+        return {"metrics": {}, "trace": None}
+
+    def checkpointed(self) -> None:
+        pass
+
+    def finished(self, server: ShardServer) -> dict | None:
+        return None
+
+    def failed(self, server: ShardServer, reason: str) -> None:
+        pass
+
+
+class Reporter:
+    """Shard 0: the trace, evaluations of the assembled weights, the progress bar and run.json."""
+
+    def __init__(self, plan: Plan, net: FlatNet, ps: ParameterServer, clock):
+        self.plan, self.ps, self.clock = plan, ps, clock
+        self.peers = tuple(plan.layout.servers[1:])  # the other shards send their slices here
+        data = load_dataset(plan.data, plan.seed)
+        self.model, self.eval_params = net.model, net.params
+        self.test_x, self.test_y = data.test_x, data.test_y
+        self.parts: dict[int, dict] = {}   # evaluation index -> {"shards": {s: slice}, "epoch", "t", ...}
+        self.loss_sum, self.loss_n = 0.0, 0
+        self.last_metrics: dict = {}
+        self.writer: TraceWriter | None = None
+        self.bar = None
+
+    def start(self) -> None:
+        """Open the trace (appending on resume), say "running", and evaluate the initial weights."""
+        plan = self.plan
+        self.writer = TraceWriter(plan.out, detail=plan.runtime.trace, append=plan.resume)
+        self._write_run_json("running")
+        if plan.progress:
+            tqdm.set_lock(threading.RLock())  # not tqdm's default multiprocessing lock: this process _exits
+            self.bar = tqdm(total=plan.target, initial=self.ps.gradients_applied, unit="grad",
+                            dynamic_ncols=True, desc="train")
+        if not plan.resume:
+            self._evaluate_now(0.0, None)
+
+    def restore(self, record: checkpoint.CheckpointRecord) -> None:
+        """Cut the trace back to the checkpoint; the last evaluation carries on into the summary."""
+        self.last_metrics = dict(record.metrics)
+        checkpoint.restore_trace(self.plan.out, record.trace)
+
+    def update(self, update: Update, t: float) -> None:
+        """Trace an applied update (before its gradients' buffers are reused) and move the bar."""
+        for a in update.gradients:
+            self.loss_sum += a.gradient.slot(VALUE)
+            self.loss_n += 1
+        times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
+        self.writer.update(update, t, times)
+        if self.bar is not None:
+            self._progress(len(update.gradients))
+
+    # --- evaluation -------------------------------------------------------------------------------
+
+    def snapshot(self, index: int, weights: torch.Tensor) -> None:
+        """Shard 0's own slice for evaluation `index`."""
+        self._evaluate_part(index, 0, weights.clone())
+
+    def slice(self, msg: Message) -> None:
+        """Another shard's slice for the evaluation index in its STEP slot."""
+        _, shard, _, index = msg.ints()
+        lo, hi = self.plan.bounds()[shard]
+        self._evaluate_part(index, shard, msg.payload[:hi - lo].clone())
+
+    def missing(self, index: int) -> list[int]:
+        """Shards whose slice for evaluation `index` has not come yet ([] once it is evaluated)."""
+        entry = self.parts.get(index)
+        return [] if entry is None else sorted(set(range(self.plan.protocol.shards)) - set(entry["shards"]))
+
+    def _evaluate_part(self, index: int, shard: int, part: torch.Tensor) -> None:
+        entry = self.parts.setdefault(index, {"shards": {}})
+        entry["shards"][shard] = part
+        if shard == 0:  # the point in the run is shard 0's: its gradients applied, its clock
+            entry["epoch"] = self.ps.gradients_applied / self.plan.per_epoch
+            entry["t"] = self.clock()
+            entry["train_loss"] = self.loss_sum / self.loss_n if self.loss_n else math.nan
+            self.loss_sum, self.loss_n = 0.0, 0
+        if len(entry["shards"]) == self.plan.protocol.shards and "epoch" in entry:
+            del self.parts[index]
+            self._evaluate_now(entry["epoch"], entry)
+
+    def _evaluate_now(self, epoch: float, entry: dict | None) -> None:
+        """Assemble the weights, evaluate them on the test set, write a metrics row (one per epoch value)."""
+        if self.last_metrics.get("epoch") == epoch:  # the final evaluation repeats the last periodic one
+            return
+        if entry is not None:  # else: the model still holds the initial weights, the same on every shard
+            for s, (lo, hi) in enumerate(self.plan.bounds()):
+                self.eval_params[lo:hi].copy_(entry["shards"][s])
+        test_loss, test_error = evaluate(self.model, self.test_x, self.test_y)
+        train_loss = math.nan if entry is None else entry["train_loss"]
+        t = self.clock() if entry is None else entry["t"]
+        self.writer.metrics(epoch, t, train_loss, test_error)
+        self.last_metrics = {"epoch": epoch, "test_error": test_error, "test_loss": test_loss,
+                             "train_loss": train_loss}
+
+    # --- checkpoints and the end -------------------------------------------------------------------
+
+    def record(self) -> dict:
+        """The checkpoint record's reporting fields: the last evaluation and the trace as it stands."""
+        return {"metrics": self.last_metrics, "trace": checkpoint.trace_snapshot(self.writer)}
+
+    def checkpointed(self) -> None:
+        self._write_run_json("running")
+
+    def finished(self, server: ShardServer) -> dict:
+        summary = self._summary("finished", server)
+        self._write_run_json("finished", summary)
+        self._close()
+        return summary
+
+    def failed(self, server: ShardServer, reason: str) -> None:
+        """Leave the trace readable, with run.json saying why the run failed."""
+        if self.writer is not None:
+            self._write_run_json("failed", dict(self._summary("failed", server), error=reason))
+            self._close()
+
+    def _close(self) -> None:
+        self.writer.close()
+        if self.bar is not None:
+            self.bar.close()
+
+    # --- reporting -------------------------------------------------------------------------------------
+
+    def _progress(self, n: int) -> None:
+        bar = self.bar
+        bar.update(n)
+        hist = self.writer.histogram
+        total = sum(hist.values())
+        postfix = {"epoch": f"{self.ps.gradients_applied / self.plan.per_epoch:.2f}",
+                   "σ": f"{sum(k * v for k, v in hist.items()) / total:.2f}" if total else "-"}
+        if self.last_metrics:
+            postfix["err"] = f"{100 * self.last_metrics['test_error']:.1f}%"
+        bar.set_postfix(postfix, refresh=False)
+
+    def _summary(self, status: str, server: ShardServer) -> dict:
+        t = self.clock()
+        g, per_epoch = self.ps.gradients_applied, self.plan.per_epoch
+        counts = {l: n for l, (n, _) in self.writer.per_learner.items()}
+        hist = self.writer.histogram
+        width, bins = binned_histogram(hist)
+        lam = self.plan.protocol.learners
+        return {
+            "status": status,
+            "seconds": t,
+            "stopped_by": "epochs" if server.finished else status,
+            "gradients": g,
+            "updates": self.ps.version,
+            "epochs": g / per_epoch,
+            "seconds_per_epoch": t * per_epoch / g if g else None,
+            "gradients_per_second": g / t if t > 0 else 0.0,
+            "samples_per_second": g * self.plan.train.minibatch / t if t > 0 else 0.0,
+            "updates_per_second": self.ps.version / t if t > 0 else 0.0,
+            "staleness": staleness_summary(hist),
+            "staleness_histogram": bins,
+            "staleness_bin_width": width,
+            "learner_gradients": [counts.get(l, 0) for l in range(lam)],
+            "holds": server.holds,
+            "lost_learners": server.lost,
+            "learners_left": lam - sum(l["session"] == server.resumed for l in server.lost),
+            "barrier": self.ps.c if self.plan.protocol.name == "hardsync" else None,
+            **{k: self.last_metrics.get(k) for k in ("test_error", "test_loss", "train_loss")},
+            "checkpoints": server.checkpoints,
+            "resumed": server.resumed,
+            "device": self.plan.runtime.device,
+            "architecture": self.plan.protocol.architecture,
+            "shards": self.plan.protocol.shards,
+        }
+
+    def _write_run_json(self, status: str, summary: dict | None = None) -> None:
+        write_run_json(self.plan.out, {"config": self.plan.config, "seed": self.plan.seed, "kind": "real",
+                                       "versions": software_versions(torch=torch.__version__), "machine": machine(),
+                                       "summary": summary or {"status": status}})
