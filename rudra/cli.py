@@ -16,7 +16,6 @@ from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
 from rudra.rundir import resumable, writable
 
 LATER = {
-    "sweep": "run one config over a grid of settings",
     "compare": "compare a simulated run with a real one",
     "plot": "draw accuracy/runtime tradeoff curves from run directories",
     "calibrate": "measure compute and network costs here to fill [cluster]",
@@ -133,6 +132,13 @@ def cmd_timeline(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from rudra.sweep import report, sweep
+    print(report(sweep(args.file, sets=args.set, items=args.axes, mode=args.mode, out=args.out,
+                       workers=args.workers, dask=args.dask, progress=progress_wanted())))
+    return 0
+
+
 def cmd_later(args) -> int:
     raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
 
@@ -176,6 +182,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("runs", nargs="+", metavar="RUN", help="run directory written with trace = \"full\"")
     c.add_argument("--out", default="trace.json", help="trace event JSON to write (default trace.json)")
     c.set_defaults(run=cmd_timeline)
+
+    c = with_file("sweep", "run FILE over a grid of settings: a run directory per point and index.csv "
+                  "(simulated points in parallel here, or on a Dask cluster)")
+    c.add_argument("--vary", dest="axes", action="append", default=[], type=lambda s: ("vary", s),
+                   metavar="SECTION.KEY=V1,V2,...", help="one axis of the grid (repeatable: every combination runs)")
+    c.add_argument("--zip", dest="axes", action="append", default=[], type=lambda s: ("zip", s),
+                   metavar="SECTION.KEY=V1,V2,...", help="values varied together with the other --zip lists "
+                   "(one length), e.g. --zip protocol.learners=1,2,4 --zip train.minibatch=128,64,32")
+    c.add_argument("--mode", choices=("simulate", "train"), default="simulate",
+                   help="simulate (default) or train each point for real")
+    c.add_argument("--out", help="sweep folder (default <experiment.out>/<name>/sweep)")
+    c.add_argument("--workers", type=int, help="local processes for simulated points (default: one per core)")
+    c.add_argument("--dask", metavar="ADDRESS", help="run the points on the existing Dask cluster whose scheduler "
+                   "is at ADDRESS, e.g. tcp://HOST:8786 (needs rudra[dask])")
+    c.set_defaults(run=cmd_sweep)
 
     for name, text in LATER.items():
         c = sub.add_parser(name, help=f"{text} (not yet available)")
