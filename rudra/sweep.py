@@ -41,7 +41,8 @@ real run owns the machine's cores), or, with `--dask ADDRESS`, an existing
 Dask cluster through dask.distributed's Client executor; the same point
 function, results and index either way. With Dask, `--out` must be a path the
 workers can write to (a shared file system) for the run directories to be
-in one place.
+in one place, and real-training points need workers that may start processes
+(Dask's are daemonic unless started with DASK_DISTRIBUTED__WORKER__DAEMON=False).
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ MAIN = {key: key for key in ("seconds", "seconds_per_epoch", "time_to_target", "
                              "updates_per_second", "staleness.mean", "staleness.p99", "test_error")}
 MAIN["speedup"] = "sim.speedup"
 DASK_CONNECT_SECONDS = 30
+DAEMON_WORKER = ("a real run starts a process per learner and server, which a daemonic Dask worker may not: "
+                 "start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False")
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def grid(file: str | Path, sets: list[str], items: list[tuple[str, str]]) -> lis
     base = read(path, sets)
     spec = axes(items)
     keys = [k for axis_keys, _ in spec for k in axis_keys]
-    points: dict[tuple, Point] = {}
+    points: dict[str, Point] = {}  # by repr of the values: a value may be a list
     for steps in product(*(axis_steps for _, axis_steps in spec)):
         doc = copy.deepcopy(base)
         for key, text in zip(keys, (t for step in steps for t in step)):
@@ -168,8 +171,8 @@ def grid(file: str | Path, sets: list[str], items: list[tuple[str, str]]) -> lis
             for unread in unread_settings(setting(doc, "protocol.name")):
                 doc.get("protocol", {}).pop(unread, None)
         values = tuple((k, lookup(doc, k)) for k in keys)
-        if values not in points:
-            points[values] = _point(values, doc, path)
+        if repr(values) not in points:
+            points[repr(values)] = _point(values, doc, path)
     names = [p.name for p in points.values()]
     clash = next((n for n in names if names.count(n) > 1), None)
     if clash:
@@ -227,6 +230,8 @@ def run_point(exp: Experiment, mode: str, out: str) -> Outcome:
     done = finished_summary(Path(out), to_dict(exp))
     if done is not None:
         return Outcome("ok", summary=done, reused=True)
+    if mode == "train" and multiprocessing.current_process().daemon:
+        return Outcome("failed", DAEMON_WORKER)
     try:
         summary = run_experiment(exp, mode, out, progress=False)
     except Exception as e:  # the sweep goes on: the point records why it failed
@@ -305,12 +310,17 @@ def sweep(file: str | Path, *, sets: list[str], items: list[tuple[str, str]], mo
         with executor(mode, workers, dask, len(todo)) as ex, \
                 tqdm(total=len(todo), unit="point", desc="sweep", disable=not progress) as bar:
             futures = {ex.submit(run_point, points[i].exp, mode, str(folder / points[i].name)): i for i in todo}
-            for future in cf.as_completed(futures):
-                try:
-                    outcomes[futures[future]] = future.result()
-                except Exception as e:  # the worker died (a crashed process, a lost Dask worker)
-                    outcomes[futures[future]] = Outcome("failed", one_line(e))
-                bar.update()
+            try:
+                for future in cf.as_completed(futures):
+                    try:
+                        outcomes[futures[future]] = future.result()
+                    except Exception as e:  # the worker died (a crashed process, a lost Dask worker)
+                        outcomes[futures[future]] = Outcome("failed", one_line(e))
+                    bar.update()
+            except BaseException:  # interrupted: start nothing more (a point already running finishes)
+                for future in futures:
+                    future.cancel()
+                raise
     result = Result(folder, points, [outcomes[i] for i in range(len(points))])
     write_index(folder / "index.csv", [row(p, mode, o) for p, o in zip(result.points, result.outcomes)])
     return result
@@ -341,7 +351,6 @@ def write_index(path: Path, rows: list[dict]) -> None:
         w.writeheader()
         w.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
     tmp.replace(path)
-
 
 
 def report(result: Result) -> str:

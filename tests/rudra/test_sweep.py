@@ -3,11 +3,15 @@ invalid and failing points are rows with their reason; a rerun reruns nothing th
 cluster gives the same index and run directories as local processes."""
 import csv
 import json
+import multiprocessing
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from rudra.cli import main
+from rudra.config import parse
+from rudra.sweep import DAEMON_WORKER, Outcome, run_point
 
 # Tiny on purpose: a point simulates one epoch of 512 / 32 = 16 gradients (milliseconds), so a sweep costs
 # its worker processes' start-up, not simulation.
@@ -144,6 +148,14 @@ def test_a_point_that_fails_while_running_is_a_row_and_the_sweep_goes_on(tmp_pat
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
     assert rows[1]["reason"].startswith("FileExistsError: ") and "\n" not in rows[1]["reason"]
     assert rows[1]["run_dir"] == "learners-2" and rows[1]["seconds"] == ""
+
+
+def test_a_real_point_on_a_daemonic_worker_fails_saying_how_to_start_the_workers(tmp_path, monkeypatch):
+    # Dask's worker processes are daemonic by default, and a daemonic process may not start the learners
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    exp = parse(tomllib.loads(TINY))
+    assert run_point(exp, "train", str(tmp_path / "p")) == Outcome("failed", DAEMON_WORKER)
+    assert not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize("args, message", [
