@@ -39,9 +39,11 @@ def resumable(path: Path) -> dict:
     if info.get("kind") == "sim":
         raise ConfigError(f"--resume {path}: a simulator run (`rudra simulate`) has nothing to resume; "
                           "only a `rudra train` run does")
-    summary = info.get("summary")
-    if isinstance(summary, dict) and summary.get("status") == "finished":
+    # end-of-run facts sit at the top of run.json (protocol.trace.run_outcome), in "summary" in older runs
+    summary = info.get("summary") if isinstance(info.get("summary"), dict) else {}
+    outcome = {**summary, **info}
+    if outcome.get("status") == "finished":
         raise ConfigError(f"--resume {path}: that run finished already (stopped by "
-                          f"{summary.get('stopped_by', 'its target')}); nothing to resume: start a new run "
+                          f"{outcome.get('stopped_by', 'its target')}); nothing to resume: start a new run "
                           "with --out DIR or --force")
     return info["config"]
