@@ -30,16 +30,19 @@ Guarantees, for every sequence of legal events:
   * max_staleness = s: a pull is held while some in-flight gradient (weights
     sent, gradient not yet pushed) was computed on a version ≤ i − s, and
     released as soon as that is no longer so.
-Per-event work is O(1) amortised: releases and buffers are paid for by the
-pulls and pushes that created them.
+What differs between protocols (batch size, when an update is due, which pulls
+wait) is asked of a rule object (protocol/rules.py); this module holds what
+they share. Per-event work is O(1) amortised: releases and buffers are paid
+for by the pulls and pushes that created them.
 """
 from __future__ import annotations
 
 from collections import deque
 from typing import NoReturn
 
-from .events import (Applied, BarrierShrunk, Hold, Join, Leave, ProtocolError, Pull, Push, Send, Update)
+from .events import (Applied, Hold, Join, Leave, ProtocolError, Pull, Push, Send, Update)
 from .lr import LrSchedule, make_policy
+from .rules import StalenessBound, rules_for
 from .spec import ProtocolSpec, first_problem
 
 IDLE, COMPUTING, HELD, GONE = "IDLE", "COMPUTING", "HELD", "GONE"
@@ -101,39 +104,32 @@ class ParameterServer:
         self.gradients_applied = 0
         self.schedule = schedule or LrSchedule(base=1.0)
         self._lr, self._lr_until = 0.0, 0  # the policy's rate, valid below _lr_until gradients applied
-        self._hardsync = spec.name == "hardsync"
-        self._softness = spec.softness
-        self._policy = make_policy(spec.lr_policy, self._softness)
+        self._rules = rules_for(spec)
+        self._bound = None if spec.max_staleness is None else StalenessBound(spec.max_staleness)
+        # the gates a pull must pass (the protocol's own, then the bound): () for plain softsync and async
+        self._gates = tuple(g for g in (self._rules, self._bound) if g is not None and g.reason is not None)
+        self._policy = make_policy(spec.lr_policy, spec.softness)
         self._overlap = spec.architecture == "adv*"
         table = OVERLAP_TRANSITIONS if self._overlap else LEARNER_TRANSITIONS
         # the same table, indexed by event first: one dict lookup per event on the hot path
         self._after: dict[type, dict[str, str]] = {e: {s: n for (s, ev), n in table.items() if ev is e}
                                                    for e in (Pull, Push, Join, Leave)}
         self._after_pull, self._after_push = self._after[Pull], self._after[Push]
-        self._bound = spec.max_staleness
         self._learners: dict[int, _Learner] = {l: _Learner() for l in range(spec.learners)}
-        self._present = spec.learners
-        self._c = self._batch_size()
         self._buffer: list[tuple[int, int, int, object]] = []  # (learner, step, j, gradient)
-        self._round: set[int] = set()          # hardsync: present learners that pushed this round
         self._held: deque[int] = deque()
-        # max_staleness bookkeeping: in-flight version per learner, and a counted multiset
-        # of those versions whose minimum only moves forward (grants are always of the newest).
-        self._inflight: dict[int, int] = {}
-        self._inflight_count: dict[int, int] = {}
-        self._oldest = 0
 
     # --- queries ---------------------------------------------------------------
 
     @property
     def c(self) -> int:
         """Gradients per update right now (λ_present for hardsync, ⌊λ_present/n⌋ for softsync)."""
-        return self._c
+        return self._rules.c
 
     @property
     def present(self) -> int:
         """Learners currently present."""
-        return self._present
+        return self._rules.present
 
     def learners(self) -> list[int]:
         """Ids of the learners present now (O(λ): for drivers and tests, not the hot path)."""
@@ -154,7 +150,9 @@ class ParameterServer:
         how many gradients each learner 0..λ−1 had pushed (so `Applied.step` goes on counting)."""
         if self.version or self.gradients_applied or self._buffer or len(steps) != self.spec.learners:
             raise ProtocolError(f"restore needs a fresh machine and {self.spec.learners} step counts")
-        self.version = self._oldest = version
+        self.version = version
+        if self._bound is not None:
+            self._bound.oldest = version
         self.gradients_applied = gradients_applied
         for learner, n in enumerate(steps):
             self._learners[learner].steps = n
@@ -208,10 +206,9 @@ class ParameterServer:
         nxt = None if rec is None else self._after_pull.get(rec.state)
         if nxt is None:
             self._refuse(learner, Pull)
-        if self._hardsync and learner in self._round:
-            return self._hold(learner, rec, "barrier")
-        if self._bound is not None and self._too_stale():
-            return self._hold(learner, rec, "staleness")
+        for gate in self._gates:
+            if gate.closed(learner, self.version):
+                return self._hold(learner, rec, gate.reason)
         rec.state = nxt
         return [self._grant(learner, rec)]
 
@@ -223,16 +220,16 @@ class ParameterServer:
         # legal iff the state allows a push and floor ≤ j ≤ sent (adv*) or j = sent; sent ≤ version always
         if nxt is None or rec.sent is None or not (rec.floor if self._overlap else rec.sent) <= j <= rec.sent:
             self._refuse_push(learner, j)
-        if self._hardsync:
-            self._round.add(learner)
         rec.state = nxt
         rec.floor = j
-        self._buffer.append((learner, rec.steps, j, gradient))
+        buffer = self._buffer
+        buffer.append((learner, rec.steps, j, gradient))
         rec.steps += 1
         out: list = []
-        if self._bound is not None and self._inflight.get(learner) == j:
-            self._settle(learner)
-        if self._ready():
+        bound = self._bound
+        if bound is not None and bound.inflight.get(learner) == j:  # its in-flight gradient landed
+            bound.settle(learner)
+        if self._rules.pushed(learner, len(buffer)):
             out.append(self._update())
         if self._held:
             self._release(out)
@@ -243,8 +240,7 @@ class ParameterServer:
         rec, nxt = self._next(learner, Join)
         rec.state, rec.sent, rec.floor = nxt, None, 0
         self._learners[learner] = rec
-        self._present += 1
-        self._c = self._batch_size()
+        self._rules.resize(self._rules.present + 1)
         return []
 
     def leave(self, learner: int) -> list:
@@ -253,29 +249,18 @@ class ParameterServer:
         if rec.state == HELD:
             self._held.remove(learner)
         rec.state = nxt
-        self._present -= 1
-        self._c = self._batch_size()
-        self._round.discard(learner)
-        if self._bound is not None and learner in self._inflight:
-            self._settle(learner)
-        out: list = [BarrierShrunk(learner, self._present)] if self._hardsync else []
-        if self._ready():
+        rules = self._rules
+        rules.resize(rules.present - 1)
+        out = rules.left(learner)
+        if self._bound is not None:
+            self._bound.settle(learner)
+        if rules.due(len(self._buffer)):
             out.append(self._update())
         if self._held:
             self._release(out)
         return out
 
     # --- protocol rules ------------------------------------------------------------
-
-    def _batch_size(self) -> int:
-        if self._hardsync:
-            return max(1, self._present)
-        return max(1, self._present // self._softness)
-
-    def _ready(self) -> bool:
-        if self._hardsync:
-            return bool(self._buffer) and len(self._round) == self._present
-        return len(self._buffer) >= self._c
 
     def _update(self) -> Update:
         i, buffer, policy = self.version, self._buffer, self._policy
@@ -284,8 +269,6 @@ class ParameterServer:
         for l, step, j, g in buffer:
             applied.append(Applied(l, step, j, i - j, scale(i - j, c), g))
         self._buffer = []
-        if self._hardsync:
-            self._round.clear()
         self.version = i + 1
         done = self.gradients_applied
         if done >= self._lr_until:
@@ -297,10 +280,7 @@ class ParameterServer:
         v = self.version
         rec.sent = v
         if self._bound is not None:
-            if learner in self._inflight:
-                self._settle(learner)
-            self._inflight[learner] = v
-            self._inflight_count[v] = self._inflight_count.get(v, 0) + 1
+            self._bound.granted(learner, v)
         return Send(learner, v)
 
     def _hold(self, learner: int, rec: _Learner, reason: str) -> list:
@@ -309,34 +289,15 @@ class ParameterServer:
         return [Hold(learner, reason)]
 
     def _release(self, out: list) -> None:
-        """Answer held pulls that may now be served (all or none: the conditions are global)."""
-        if self._hardsync:
-            if self._round:
+        """Answer held pulls that may now be served (all or none: every gate's condition is global)."""
+        for gate in self._gates:
+            if not gate.opened(self.version):
                 return
-        elif self._too_stale():
-            return
         held, self._held = self._held, deque()
         for learner in held:
             rec = self._learners[learner]
             rec.state = COMPUTING
             out.append(self._grant(learner, rec))
-
-    def _settle(self, learner: int) -> None:
-        """Remove the learner's in-flight version from the multiset."""
-        v = self._inflight.pop(learner)
-        left = self._inflight_count[v] - 1
-        if left:
-            self._inflight_count[v] = left
-        else:
-            del self._inflight_count[v]
-
-    def _too_stale(self) -> bool:
-        counts = self._inflight_count
-        if not counts:
-            return False
-        while self._oldest not in counts:
-            self._oldest += 1
-        return self.version - self._oldest >= self._bound
 
 
 _DISPATCH = {Pull: ParameterServer.pull, Join: ParameterServer.join, Leave: ParameterServer.leave}

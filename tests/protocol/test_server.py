@@ -14,10 +14,16 @@ def snapshot(server: ParameterServer) -> dict:
     for k, v in vars(server).items():
         if k == "_learners":
             v = {l: (r.state, r.sent, r.floor, r.steps) for l, r in v.items()}
-        elif isinstance(v, (dict, list, set, deque)):
-            v = type(v)(v)
+        elif k in ("_rules", "_bound") and v is not None:  # rule objects: their slots, containers copied
+            v = {a: _copy(getattr(v, a)) for a in type(v).__slots__}
+        else:
+            v = _copy(v)
         out[k] = v
     return out
+
+
+def _copy(v):
+    return type(v)(v) if isinstance(v, (dict, list, set, deque)) else v
 
 
 # --- hardsync -------------------------------------------------------------------
