@@ -12,7 +12,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from rudra.config import ConfigError, describe, load, parse, to_dict, to_toml
+from rudra.config import ConfigError, describe, load, parse, to_toml
 from rudra.rundir import resumable, writable
 
 LATER = {
@@ -98,7 +98,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from rudra.runtime import train
+    from rudra.runner import run_experiment
 
     if args.resume:
         if args.file or args.set or args.out or args.force:
@@ -112,8 +112,7 @@ def cmd_train(args) -> int:
         out = run_dir(exp, "train", args.out)
         if (out / "run.json").exists() and not args.force:
             raise ConfigError(f"{out} holds a run already: allowed --resume {out}, --force to overwrite, or --out")
-    summary = train(exp.protocol, exp.train, exp.model, exp.data, exp.runtime, seed=exp.experiment.seed, out=out,
-                    config=to_dict(exp), progress=progress_wanted(), resume=bool(args.resume))
+    summary = run_experiment(exp, "train", out, progress_wanted(), resume=bool(args.resume))
     if summary is not None:  # under torchrun only one process reports
         print_summary(f"trained {exp.experiment.name}", summary, out)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rudra.config import load, to_dict
+from rudra.config import load
 from rudra.runner import run_experiment
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -58,13 +58,10 @@ def predict(out: Path, progress: bool) -> str:
 
 def train_all(out: Path, progress: bool) -> str:
     """Train the digits experiment for real under each protocol and policy."""
-    from rudra.runtime import train
-
     rows = []
     for label, overrides in TRAIN:
         exp = load(EXAMPLES / "demo_digits.toml", overrides)
-        s = train(exp.protocol, exp.train, exp.model, exp.data, exp.runtime, seed=exp.experiment.seed,
-                  out=out / "train" / slug(label), config=to_dict(exp), progress=progress)
+        s = run_experiment(exp, "train", out / "train" / slug(label), progress)
         rows.append([label, f"{100 * s['test_error']:.1f}%", f"{s['seconds']:.1f}",
                      f"{s['staleness']['mean']:.2f}", f"{s['gradients']}"])
     return table(["protocol, lr policy", "test error", "seconds", "<σ>", "gradients"], rows)

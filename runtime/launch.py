@@ -4,10 +4,10 @@ role under torchrun.
 Local: this process hosts the rendezvous store on 127.0.0.1 (runtime.port, 0 =
 a free one), starts S + λ processes (torch.multiprocessing's forkserver: torch
 is imported once, not once per process), supervises them and returns the
-summary shard 0 wrote; a server that fails ends the run with its one-line reason.
+run.json shard 0 wrote; a server that fails ends the run with its one-line reason.
 torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set): rendezvous uses
 torchrun's environment, the world must be S + λ processes, each rank takes
-the role runtime/layout.py gives it, and only shard 0 returns a summary.
+the role runtime/layout.py gives it, and only shard 0 returns its run.json.
 """
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ SERVER_GLOO_SECONDS = 10 * 365 * 86400.0  # never: servers wait with their own d
 
 def train(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
           seed: int, out: Path, config: dict, progress: bool, resume: bool = False) -> dict | None:
-    """Train for real; returns the run summary (None on the ranks that do not write the trace)."""
+    """Train for real; returns what shard 0 wrote to run.json (None on the ranks that do not write the trace).
+    rudra.analysis.summarize(out) gives the summary (the runner stores it in run.json)."""
     plan = make_plan(protocol, train, model, data, runtime, seed=seed, out=Path(out), config=config,
                      progress=progress, resume=resume)
     if all(k in os.environ for k in TORCHRUN_ENV):
@@ -90,7 +91,7 @@ def learner_device(device: str, index: int) -> torch.device:
 # --- one rank ---------------------------------------------------------------------------------------------
 
 def run_rank(plan: Plan, rank: int, store) -> dict | None:
-    """Join the process group and play this rank's role; shard 0 returns the summary."""
+    """Join the process group and play this rank's role; shard 0 returns its run.json."""
     world = plan.layout.world
     if store is None and int(os.environ["WORLD_SIZE"]) != world:
         raise LaunchError(f"torchrun started {os.environ['WORLD_SIZE']} processes; this config needs {world} "
@@ -125,7 +126,7 @@ def run_rank(plan: Plan, rank: int, store) -> dict | None:
 # --- local launch ------------------------------------------------------------------------------------------
 
 def run_local(plan: Plan) -> dict:
-    """Spawn every role on this machine, supervise them, return shard 0's summary."""
+    """Spawn every role on this machine, supervise them, return the run.json shard 0 wrote."""
     port = plan.runtime.port
     try:
         store = dist.TCPStore("127.0.0.1", port, None, True, timedelta(seconds=RENDEZVOUS_SECONDS),
@@ -148,7 +149,7 @@ def run_local(plan: Plan) -> dict:
     reasons = {rank: reader.recv() for rank, (reader, _) in pipes.items() if reader.poll()}
     if failed is not None:
         raise LaunchError(_failure(plan, failed, procs[failed].exitcode, reasons))
-    return read_run_json(plan.out)["summary"]
+    return read_run_json(plan.out)
 
 
 def _child(plan: Plan, rank: int, port: int, report) -> None:

@@ -3,7 +3,9 @@ weights slices for evaluation.
 
 Shard 0's Reporter writes the trace (gradients, updates, metrics), assembles
 every shard's slice at each evaluation point and evaluates the whole model on
-the test set, draws the progress bar and writes run.json. A SliceSender is
+the test set, draws the progress bar and writes run.json: the derived inputs,
+the end-of-run facts and the runtime's own figures under "runtime", from which
+rudra.analysis computes the summary that a simulated run gets too. A SliceSender is
 the same interface on shards 1..S-1: it only ships its slice to shard 0.
 The shard server calls one or the other and never asks which shard it is.
 """
@@ -19,8 +21,9 @@ from tqdm import tqdm
 
 from rudra.models import evaluate, load_dataset
 from rudra.models.step import FlatNet
-from rudra.protocol import ParameterServer, TraceWriter, Update, binned_histogram, staleness_summary, write_run_json
-from rudra.protocol.trace import software_versions
+from rudra.models.size import BYTES_PER_PARAMETER
+from rudra.protocol import ParameterServer, TraceWriter, Update, write_run_json
+from rudra.protocol.trace import run_inputs, run_outcome, software_versions
 
 from . import checkpoint
 from .plan import Plan
@@ -88,6 +91,7 @@ class Reporter:
         self.last_metrics: dict = {}
         self.writer: TraceWriter | None = None
         self.bar = None
+        self.target_seconds: float | None = None  # when the epochs target was reached
 
     def start(self) -> None:
         """Open the trace (appending on resume), say "running", and evaluate the initial weights."""
@@ -113,6 +117,8 @@ class Reporter:
             self.loss_n += 1
         times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
         self.writer.update(update, t, times)
+        if self.target_seconds is None and self.ps.gradients_applied >= self.plan.target:
+            self.target_seconds = t
         if self.bar is not None:
             self._progress(len(update.gradients))
 
@@ -169,15 +175,15 @@ class Reporter:
         self._write_run_json("running")
 
     def finished(self, server: ShardServer) -> dict:
-        summary = self._summary("finished", server)
-        self._write_run_json("finished", summary)
+        """Close the trace; run.json as written (the runner adds the summary)."""
+        record = self._write_run_json("finished", server)
         self._close()
-        return summary
+        return record
 
     def failed(self, server: ShardServer, reason: str) -> None:
         """Leave the trace readable, with run.json saying why the run failed."""
         if self.writer is not None:
-            self._write_run_json("failed", dict(self._summary("failed", server), error=reason))
+            self._write_run_json("failed", server, error=reason)
             self._close()
 
     def _close(self) -> None:
@@ -198,41 +204,36 @@ class Reporter:
             postfix["err"] = f"{100 * self.last_metrics['test_error']:.1f}%"
         bar.set_postfix(postfix, refresh=False)
 
-    def _summary(self, status: str, server: ShardServer) -> dict:
-        t = self.clock()
-        g, per_epoch = self.ps.gradients_applied, self.plan.per_epoch
-        counts = {l: n for l, (n, _) in self.writer.per_learner.items()}
-        hist = self.writer.histogram
-        width, bins = binned_histogram(hist)
+    def _outcome(self, status: str, server: ShardServer, **extra) -> dict:
+        """The end-of-run facts every driver records, and the runtime's own under "runtime"."""
         lam = self.plan.protocol.learners
         return {
-            "status": status,
-            "seconds": t,
-            "stopped_by": "epochs" if server.finished else status,
-            "gradients": g,
-            "updates": self.ps.version,
-            "epochs": g / per_epoch,
-            "seconds_per_epoch": t * per_epoch / g if g else None,
-            "gradients_per_second": g / t if t > 0 else 0.0,
-            "samples_per_second": g * self.plan.train.minibatch / t if t > 0 else 0.0,
-            "updates_per_second": self.ps.version / t if t > 0 else 0.0,
-            "staleness": staleness_summary(hist),
-            "staleness_histogram": bins,
-            "staleness_bin_width": width,
-            "learner_gradients": [counts.get(l, 0) for l in range(lam)],
-            "holds": server.holds,
-            "lost_learners": server.lost,
-            "learners_left": lam - sum(l["session"] == server.resumed for l in server.lost),
-            "barrier": self.ps.c if self.plan.protocol.name == "hardsync" else None,
-            **{k: self.last_metrics.get(k) for k in ("test_error", "test_loss", "train_loss")},
-            "checkpoints": server.checkpoints,
-            "resumed": server.resumed,
-            "device": self.plan.runtime.device,
-            "architecture": self.plan.protocol.architecture,
-            "shards": self.plan.protocol.shards,
+            **run_outcome(status=status, stopped_by="epochs" if server.finished else status, seconds=self.clock(),
+                          target_seconds=self.target_seconds, gradients=self.ps.gradients_applied,
+                          updates=self.ps.version, holds=server.holds, lost_learners=len(server.lost)),
+            "runtime": {
+                "lost": server.lost,  # every session's, with rank, reason, time and version
+                "learners_left": lam - sum(l["session"] == server.resumed for l in server.lost),
+                "barrier": self.ps.c if self.plan.protocol.name == "hardsync" else None,
+                "test_loss": self.last_metrics.get("test_loss"),
+                "checkpoints": server.checkpoints,
+                "resumed": server.resumed,
+                "device": self.plan.runtime.device,
+                "architecture": self.plan.protocol.architecture,  # run.json's config is the caller's, verbatim
+                "shards": self.plan.protocol.shards,
+                **extra,
+            },
         }
 
-    def _write_run_json(self, status: str, summary: dict | None = None) -> None:
-        write_run_json(self.plan.out, {"config": self.plan.config, "seed": self.plan.seed, "kind": "real",
-                                       "versions": software_versions(torch=torch.__version__), "machine": machine(),
-                                       "summary": summary or {"status": status}})
+    def _write_run_json(self, status: str, server: ShardServer | None = None, **extra) -> dict:
+        """run.json: while running, what the run is and derived; at the end, also how it ended."""
+        plan = self.plan
+        record = {"config": plan.config, "seed": plan.seed, "kind": "real",
+                  "versions": software_versions(torch=torch.__version__), "machine": machine(),
+                  "inputs": run_inputs(plan.train, learners=plan.protocol.learners, train_samples=plan.train_samples,
+                                       parameters=plan.parameters, model_bytes=BYTES_PER_PARAMETER * plan.parameters),
+                  "status": status}
+        if server is not None:
+            record.update(self._outcome(status, server, **extra))
+        write_run_json(plan.out, record)
+        return record

@@ -77,7 +77,7 @@ class ShardServer:
         return self.elapsed + time.monotonic() - self.started
 
     def run(self) -> dict | None:
-        """Serve until every learner is stopped or gone; shard 0 returns the summary, the others None."""
+        """Serve until every learner is stopped or gone; shard 0 returns its run.json, the others None."""
         self._start()
         try:
             while self.active:
@@ -164,7 +164,7 @@ class ShardServer:
                 self._apply(d)
             elif type(d) is Hold:
                 self.holds += 1
-            # BarrierShrunk: _lose decides before carrying out; the summary reports the barrier
+            # BarrierShrunk: _lose decides before carrying out; run.json reports the barrier
         for learner in gone:
             self._lose(learner, "closed its connection")
 

@@ -10,7 +10,7 @@ from .test_protocols import run_case, single_learner_error
 def test_architecture_trains_like_base(run_dir, architecture, shards):
     summary, tables, _ = run_case(run_dir, name="async", lr_policy="mean-staleness", architecture=architecture,
                                   shards=shards)
-    assert summary["architecture"] == architecture and summary["shards"] == shards
+    assert summary["runtime"]["architecture"] == architecture and summary["runtime"]["shards"] == shards
     assert summary["test_error"] <= single_learner_error() + 0.02
     if architecture == "adv*":  # compute runs on while pulls are in flight: staler than base's ⟨σ⟩ ≈ λ - 1
         assert summary["staleness"]["mean"] > 3

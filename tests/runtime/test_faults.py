@@ -27,8 +27,9 @@ def test_async_goes_on_without_a_dead_learner_and_names_it(run_dir):
     changes = dict(protocol={"name": "async", "learners": 3}, train={"epochs": 2.0},
                    runtime=dict(FAST, fault="learner-exit", fault_target=1, fault_after=5))
     summary = launch(run_dir, **changes)
-    (lost,) = summary["lost_learners"]
-    assert (lost["learner"], lost["rank"]) == (1, 2) and summary["learners_left"] == 2
+    (lost,) = summary["runtime"]["lost"]
+    assert (lost["learner"], lost["rank"]) == (1, 2) and summary["runtime"]["learners_left"] == 2
+    assert summary["lost_learners"] == 1
     s = specs(**changes)
     tables = check_trace(run_dir, s["protocol"], s["train"], 256)
     assert summary["gradients"] == 64 and summary["learner_gradients"][1] <= 5
@@ -52,7 +53,7 @@ def test_hardsync_shrinks_its_barrier_when_told_to(run_dir):
     changes = dict(protocol={"learners": 3}, train={"epochs": 2.0},
                    runtime=dict(FAST, fault="learner-exit", fault_target=0, fault_after=2, on_learner_loss="shrink"))
     summary = launch(run_dir, **changes)
-    assert [l["learner"] for l in summary["lost_learners"]] == [0] and summary["barrier"] == 2
+    assert [l["learner"] for l in summary["runtime"]["lost"]] == [0] and summary["runtime"]["barrier"] == 2
     updates = pd.read_csv(run_dir / "updates.csv")
     assert set(updates.n_gradients) <= {2, 3} and updates.n_gradients.iloc[-1] == 2
     no_children_left()
@@ -78,7 +79,7 @@ def test_resume_continues_from_the_checkpoint_with_the_trace_appended(run_dir):
     assert len(pd.read_csv(run_dir / "updates.csv")) <= 25
     changes["runtime"] = dict(FAST, checkpoint_every=10)
     summary = launch(run_dir, resume=True, **changes)
-    assert summary["resumed"] == 1 and summary["updates"] == summary["gradients"] == 64
+    assert summary["runtime"]["resumed"] == 1 and summary["updates"] == summary["gradients"] == 64
     s = specs(**changes)
     check_trace(run_dir, s["protocol"], s["train"], 256)  # versions 1..64 once each, steps without gaps
     no_children_left()

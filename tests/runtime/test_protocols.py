@@ -58,7 +58,7 @@ def run_case(out, runtime=None, **protocol):
 def test_protocol_trains_with_a_complete_trace(run_dir, name, n, policy):
     summary, tables, s = run_case(run_dir, name=name, n=n, lr_policy=policy)
     assert summary["gradients"] >= 20 * summary["gradients"] / summary["epochs"] - 1e-6
-    assert summary["lost_learners"] == [] and sorted(summary["learner_gradients"])[0] > 0
+    assert summary["lost_learners"] == 0 and sorted(summary["learner_gradients"])[0] > 0
     updates = tables["updates.csv"]
     c = {"hardsync": 4, "softsync": 4 // (n or 1), "async": 1}[name]
     assert (updates.n_gradients == c).all()
