@@ -16,8 +16,6 @@ from rudra.config import ConfigError, describe, load, parse, to_toml
 from rudra.rundir import resumable, writable
 
 LATER = {
-    "compare": "compare a simulated run with a real one",
-    "plot": "draw accuracy/runtime tradeoff curves from run directories",
     "calibrate": "measure compute and network costs here to fill [cluster]",
 }
 
@@ -138,6 +136,21 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from rudra.analysis.compare import compare, write
+    c = compare(args.sim, args.real)
+    out = Path(args.out) if args.out else Path(args.sim).parent / "compare"
+    print(c.text())
+    print("wrote " + ", ".join(map(str, write(c, out))))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from rudra.analysis.plot import plot
+    print("wrote " + ", ".join(map(str, plot(args.runs, args.kind, args.out))))
+    return 0
+
+
 def cmd_later(args) -> int:
     raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
 
@@ -174,6 +187,22 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("demo", help="simulate and train the shipped demo experiment, end to end")
     c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
     c.set_defaults(run=cmd_demo)
+
+    c = sub.add_parser("compare", help="hold a simulated run against real runs of the same config",
+                       description="table (terminal and markdown) of predicted against measured time per epoch, "
+                       "rates and staleness, with the real runs' spread and the relative error; and a figure")
+    c.add_argument("sim", metavar="SIMRUN", help="run directory of `rudra simulate`")
+    c.add_argument("real", nargs="+", metavar="REALRUN", help="run directories of `rudra train`, same config")
+    c.add_argument("--out", help="folder for compare.md, compare.png, compare.svg (default beside SIMRUN: compare/)")
+    c.set_defaults(run=cmd_compare)
+
+    c = sub.add_parser("plot", help="draw tradeoff, error, staleness, speedup or throughput figures",
+                       description="PNG and SVG from run directories and sweep folders (index.csv)")
+    c.add_argument("runs", nargs="+", metavar="RUN_OR_SWEEP", help="run directory or sweep folder")
+    c.add_argument("--kind", required=True, help="the figure: error-vs-time, error-vs-epoch, staleness, speedup, "
+                   "throughput or tradeoff")  # not choices=: importing matplotlib would slow every command
+    c.add_argument("--out", default="plots", help="folder for KIND.png and KIND.svg (default plots/)")
+    c.set_defaults(run=cmd_plot)
 
     c = sub.add_parser("timeline", help="export run directories as a Chrome trace event file (Perfetto)",
                        description="one track per learner (compute, push, pull) and per server shard (updates); "

@@ -1,0 +1,232 @@
+"""`rudra compare`: a simulated run held against one or more real runs of the same config.
+
+For each quantity of the shared summary: the prediction, the measurement's mean and run-to-run
+spread over the real runs, the relative error, and whether the prediction lies inside the
+measured spread (min–max). The staleness distributions are compared by total variation distance,
+TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
+is their own noise floor. One figure overlays both: staleness, updates against time, per-learner
+throughput.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from rudra.protocol import read_run_json
+
+from . import figures
+from .summary import summarize
+from .trace import TraceError, read_csv
+
+# (quantity, unit, path into the summary)
+QUANTITIES = [
+    ("time per epoch", "s", ("seconds_per_epoch",)),
+    ("gradients/s", "1/s", ("gradients_per_second",)),
+    ("updates/s", "1/s", ("updates_per_second",)),
+    ("⟨σ⟩", "versions", ("staleness", "mean")),
+    ("σ p99", "versions", ("staleness", "p99")),
+    ("per-learner gradients/s, mean", "1/s", ("learner_gradients_per_second", "mean")),
+    ("per-learner gradients/s, min", "1/s", ("learner_gradients_per_second", "min")),
+    ("per-learner gradients/s, max", "1/s", ("learner_gradients_per_second", "max")),
+]
+SAME = ("learners", "minibatch", "gradients_per_epoch")  # run.json inputs that make two runs one config
+HEADER = ["quantity", "unit", "predicted", "measured mean", "measured min–max", "measured std", "error",
+          "inside spread"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One quantity: predicted, the real runs' values, and the prediction's error against their mean."""
+
+    quantity: str
+    unit: str
+    predicted: float
+    measured: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.measured)
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation over the real runs (0 for one run)."""
+        return statistics.stdev(self.measured) if len(self.measured) > 1 else 0.0
+
+    @property
+    def error(self) -> float | None:
+        """(predicted − measured mean) ÷ measured mean; 0 where both are 0, None where only the mean is."""
+        if self.mean == 0:
+            return 0.0 if self.predicted == 0 else None
+        return (self.predicted - self.mean) / self.mean
+
+    @property
+    def inside(self) -> bool:
+        """The prediction lies within the real runs' min–max."""
+        return min(self.measured) <= self.predicted <= max(self.measured)
+
+    def cells(self) -> list[str]:
+        lo, hi = min(self.measured), max(self.measured)
+        error = "n/a (measured 0)" if self.error is None else f"{100 * self.error:+.1f}%"
+        return [self.quantity, self.unit, _num(self.predicted), _num(self.mean), f"{_num(lo)}–{_num(hi)}",
+                _num(self.std), error, "yes" if self.inside else "no"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    sim: Path
+    real: tuple[Path, ...]
+    rows: tuple[Row, ...]
+    tv: float                  # sim against the real runs pooled
+    tv_between_real: float     # largest TV between two real runs (0 with one run)
+    summaries: dict            # run dir -> summary
+    sigma_sim: pd.Series       # share of gradients per σ, simulated
+    sigma_real: pd.Series      # the same, the real runs' gradients pooled
+
+    def table(self) -> list[list[str]]:
+        return [r.cells() for r in self.rows]
+
+    def text(self) -> str:
+        """The table for a terminal: columns aligned, numbers right-aligned."""
+        rows = [HEADER, *self.table()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+        return "\n".join([line(HEADER), line(["-" * w for w in widths]), *map(line, self.table()), "",
+                          self.tv_line()])
+
+    def markdown(self) -> str:
+        head = [f"# Prediction against measurement", "",
+                f"- predicted: `{self.sim}`", f"- measured: {len(self.real)} run(s): "
+                + ", ".join(f"`{d}`" for d in self.real),
+                "- error: (predicted − measured mean) ÷ measured mean; inside spread: the prediction lies "
+                "within the real runs' min–max", "",
+                "| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|"]
+        return "\n".join([*head, *("| " + " | ".join(r) + " |" for r in self.table()), "", self.tv_line(), ""])
+
+    def tv_line(self) -> str:
+        return (f"staleness distributions: total variation distance {self.tv:.3f} (sim against the real runs "
+                f"pooled); between real runs up to {self.tv_between_real:.3f}")
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _get(summary: dict, path: tuple[str, ...], where: Path) -> float:
+    v = summary
+    for key in path:
+        v = v[key]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        raise TraceError(f"{where}: no {'.'.join(path)} in its summary (a run without gradients?)")
+    return float(v)
+
+
+def staleness_distribution(*run_dirs: Path) -> pd.Series:
+    """Share of gradients per σ over the runs' gradients pooled, from staleness.csv (exact at any λ)."""
+    counts = [read_csv(d / "staleness.csv").set_index("staleness")["count"] for d in run_dirs]
+    pooled = pd.concat(counts, axis=1).fillna(0).sum(axis=1).sort_index()
+    return pooled / pooled.sum()
+
+
+def tv_distance(p: pd.Series, q: pd.Series) -> float:
+    """½ Σ |p − q| over the union of σ values."""
+    p, q = p.align(q, fill_value=0.0)
+    return 0.5 * float((p - q).abs().sum())
+
+
+def _check_same_config(sim: Path, real: list[Path]) -> None:
+    ref = read_run_json(sim).get("inputs", {})
+    for d in real:
+        inputs = read_run_json(d).get("inputs", {})
+        for key in SAME:
+            if inputs.get(key) != ref.get(key):
+                raise TraceError(f"{d}: {key} = {inputs.get(key)} but {sim} has {ref.get(key)}; "
+                                 "compare runs of one config")
+
+
+def compare(sim: str | Path, real: list[str | Path]) -> Comparison:
+    """Hold the simulated run `sim` against the real runs (one or more) of the same config."""
+    sim, real = Path(sim), [Path(d) for d in real]
+    if not real:
+        raise TraceError("compare: give one simulated run and at least one real run")
+    summaries = {d: summarize(d) for d in [sim, *real]}
+    _check_same_config(sim, real)
+    rows = tuple(Row(name, unit, _get(summaries[sim], path, sim), tuple(_get(summaries[d], path, d) for d in real))
+                 for name, unit, path in QUANTITIES)
+    dist = {d: staleness_distribution(d) for d in [sim, *real]}
+    pooled = staleness_distribution(*real)
+    between = [tv_distance(dist[a], dist[b]) for a, b in itertools.combinations(real, 2)]
+    return Comparison(sim, tuple(real), rows, tv_distance(dist[sim], pooled), max(between, default=0.0), summaries,
+                      dist[sim], pooled)
+
+
+@figures.styled
+def figure(c: Comparison) -> Figure:
+    """Staleness distributions, cumulative updates against time and per-learner throughput, sim over real."""
+    fig, (ax_sigma, ax_updates, ax_learners) = figures.figure(15, 4.6, ncols=3)
+    sim, real = figures.KIND["sim"], figures.KIND["real"]
+    n_real = f"{real['label']} ({len(c.real)} run{'s' if len(c.real) > 1 else ''})"
+
+    # staleness: share of gradients per σ, log scale so that the tails show
+    p, pooled = c.sigma_sim, c.sigma_real
+    edges = np.arange(min(p.index.min(), pooled.index.min()), max(p.index.max(), pooled.index.max()) + 2) - 0.5
+    for dist, style, label, fill in [(pooled, real, f"{n_real}, pooled", True), (p, sim, sim["label"], False)]:
+        values = dist.reindex(np.arange(edges[0] + 0.5, edges[-1])).fillna(0).to_numpy()
+        ax_sigma.stairs(values, edges, fill=fill, alpha=0.45 if fill else 1.0, color=style["color"],
+                        linestyle=style["linestyle"], linewidth=1.8, label=label)
+    ax_sigma.set_yscale("log")
+    ax_sigma.set(title=f"Staleness (TV distance {c.tv:.3f})", xlabel="staleness σ (versions)",
+                 ylabel="share of gradients (log scale)")
+
+    # cumulative updates against time, one line per run
+    for k, d in enumerate([c.sim, *c.real]):
+        style = sim if d == c.sim else real
+        updates = read_csv(d / "updates.csv")
+        s = c.summaries[d]
+        t = np.concatenate([[0.0], updates.t.to_numpy(), [s["seconds"]]])
+        n = np.concatenate([[0], updates.version.to_numpy(), [s["updates"]]])
+        label = style["label"] if d == c.sim else (n_real if k == 1 else None)
+        ax_updates.plot(t, n, color=style["color"], linestyle=style["linestyle"], linewidth=1.6,
+                        alpha=1.0 if d == c.sim else 0.7, label=label, drawstyle="steps-post",
+                        zorder=3 if d == c.sim else 2)
+    ax_updates.set(title="Updates applied against time", xlabel="time since run start (s)",
+                   ylabel="updates applied (cumulative)")
+
+    # per-learner throughput: the prediction against the real runs' mean and min–max
+    def rates(d: Path) -> np.ndarray:
+        s = c.summaries[d]
+        return np.asarray(s["learner_gradients"], float) / s["seconds"]
+
+    measured = np.array([rates(d) for d in c.real])
+    learners = np.arange(measured.shape[1])
+    mean = measured.mean(axis=0)
+    ax_learners.errorbar(learners + 0.08, mean, yerr=[mean - measured.min(axis=0), measured.max(axis=0) - mean],
+                         color=real["color"], marker=real["marker"], linestyle="none", capsize=3,
+                         label=f"{n_real}: mean, min–max")
+    ax_learners.plot(learners - 0.08, rates(c.sim), color=sim["color"], marker=sim["marker"],
+                     fillstyle=sim["fillstyle"], linestyle="none", markersize=8, markeredgewidth=1.5,
+                     label=sim["label"])
+    ax_learners.set_ylim(bottom=0)
+    ax_learners.set_xticks(learners if len(learners) <= 16 else learners[::max(1, len(learners) // 16)])
+    ax_learners.set(title="Per-learner throughput", xlabel="learner id", ylabel="gradients applied per second (1/s)")
+    for ax in (ax_sigma, ax_updates, ax_learners):
+        ax.legend(loc="best")
+    return fig
+
+
+def write(c: Comparison, out_dir: str | Path) -> list[Path]:
+    """compare.md and the figure (PNG, SVG) in out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "compare.md"
+    md.write_text(c.markdown())
+    return [md, *figures.save(figure(c), out_dir, "compare")]

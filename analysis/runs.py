@@ -1,0 +1,84 @@
+"""The runs a plot draws: run directories given directly or listed by a sweep's index.csv, each with
+its summary and the settings that name its configuration (protocol, λ, μ, n, learning-rate policy)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rudra.protocol import read_run_json
+
+from .figures import kind_of
+from .summary import summarize
+from .trace import TraceError
+
+INDEX = "index.csv"  # a sweep folder's table: one row per point, `run_dir` relative to the folder
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run directory, what configuration it ran and its summary."""
+
+    dir: Path
+    kind: str            # "sim" or "real"
+    protocol: str
+    learners: int        # λ
+    minibatch: int       # μ
+    n: int | None        # softness: n of n-softsync, λ for async, None for hardsync
+    lr_policy: str
+    summary: dict
+
+    @property
+    def protocol_label(self) -> str:
+        """'hardsync', '4-softsync', 'async': the protocol as the paper names it."""
+        return f"{self.n}-softsync" if self.protocol == "softsync" else self.protocol
+
+    @property
+    def config_label(self) -> str:
+        """Everything but the kind: protocol, λ, μ, lr policy."""
+        return f"{self.protocol_label}, λ={self.learners}, μ={self.minibatch}, {self.lr_policy}"
+
+    @property
+    def series(self) -> tuple[str, str, int, str]:
+        """What a curve over λ keeps fixed: kind, protocol (with its n), μ and lr policy."""
+        return self.kind, self.protocol_label, self.minibatch, self.lr_policy
+
+
+def load(run_dir: Path) -> Run:
+    """A Run from its directory (run.json's config and inputs, and the shared summary)."""
+    info = read_run_json(run_dir)
+    config = info.get("config", {})
+    protocol, train = config.get("protocol", {}), config.get("train", {})
+    name = protocol.get("name", "?")
+    learners = info.get("inputs", {}).get("learners", protocol.get("learners"))
+    return Run(dir=run_dir, kind=kind_of(info), protocol=name, learners=learners,
+               minibatch=info.get("inputs", {}).get("minibatch", train.get("minibatch")),
+               n=learners if name == "async" else protocol.get("n"), lr_policy=protocol.get("lr_policy", "?"),
+               summary=summarize(run_dir))
+
+
+def sweep_dirs(folder: Path) -> list[Path]:
+    """The run directories a sweep's index.csv lists that hold a run (failed or invalid points hold none)."""
+    try:
+        index = pd.read_csv(folder / INDEX)
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise TraceError(f"{folder / INDEX}: not a readable sweep index ({e.__class__.__name__}: {e})") from None
+    if "run_dir" not in index.columns:
+        raise TraceError(f"{folder / INDEX}: no run_dir column; expected the index.csv of `rudra sweep`")
+    return [folder / d for d in index.run_dir.dropna() if (folder / d / "run.json").is_file()]
+
+
+def collect(paths: list[str | Path]) -> list[Run]:
+    """Every run in `paths`, each a run directory or a sweep folder, in the order given."""
+    dirs: list[Path] = []
+    for p in map(Path, paths):
+        if (p / "run.json").is_file():
+            dirs.append(p)
+        elif (p / INDEX).is_file():
+            dirs += sweep_dirs(p)
+        else:
+            raise TraceError(f"{p}: neither a run directory (run.json) nor a sweep folder ({INDEX})")
+    if not dirs:
+        raise TraceError(f"{', '.join(map(str, paths))}: no finished runs to draw")
+    return [load(d) for d in dirs]

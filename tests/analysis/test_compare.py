@@ -1,0 +1,96 @@
+"""`rudra compare`: the table (terminal and markdown) has every cell filled, the error and spread mean
+what the header says, the staleness distributions are compared by TV distance, and the figure
+overlays sim and real with labelled axes."""
+import contextlib
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, tv_distance
+from rudra.cli import main
+from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
+from tests.analysis.test_timeline import check_format
+
+
+def test_table_has_every_cell_filled(runs, tmp_path, capsys):
+    assert main(["compare", str(runs["sim"]), *map(str, runs["real"]), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name, _, _ in QUANTITIES:
+        assert name in out
+    assert "total variation distance" in out
+    md = (tmp_path / "compare.md").read_text().splitlines()
+    table = [line for line in md if line.startswith("| ")]
+    assert len(table) == 1 + len(QUANTITIES)
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == len(HEADER) and all(cells)
+    assert (tmp_path / "compare.png").stat().st_size > 0 and (tmp_path / "compare.svg").stat().st_size > 0
+
+
+def test_measured_mean_spread_and_error(runs):
+    c = compare(runs["sim"], runs["real"])
+    row = c.rows[1]  # gradients/s
+    measured = [json.loads((d / "run.json").read_text())["summary"]["gradients_per_second"] for d in runs["real"]]
+    assert row.measured == pytest.approx(measured)
+    assert row.mean == pytest.approx(sum(measured) / 3)
+    assert row.error == pytest.approx((row.predicted - row.mean) / row.mean)
+    assert row.cells()[4] == f"{min(measured):.4g}–{max(measured):.4g}"
+
+
+def test_row_semantics():
+    inside = Row("time per epoch", "s", 1.15, (1.0, 1.2))
+    assert inside.error == pytest.approx(0.05 / 1.1) and inside.inside and inside.std == pytest.approx(0.1414, abs=1e-4)
+    assert not Row("x", "s", 1.3, (1.0, 1.2)).inside
+    assert Row("σ", "versions", 0.0, (0.0, 0.0)).error == 0.0  # hardsync: both 0
+    assert Row("σ", "versions", 0.5, (0.0,)).cells()[6] == "n/a (measured 0)"
+    assert Row("x", "s", 2.0, (2.0,)).cells()[5:] == ["0", "+0.0%", "yes"]  # one real run: no spread
+
+
+def test_tv_distance():
+    p = pd.Series({0: 0.5, 1: 0.5})
+    assert tv_distance(p, pd.Series({1: 1.0})) == pytest.approx(0.5)
+    assert tv_distance(p, p) == 0.0
+    assert tv_distance(pd.Series({0: 1.0}), pd.Series({3: 1.0})) == pytest.approx(1.0)
+
+
+def test_a_run_against_itself_is_exact(runs, tmp_path):
+    same = relabel_real(runs["sim"], tmp_path / "same")
+    c = compare(runs["sim"], [same])
+    assert c.tv == 0.0 and c.tv_between_real == 0.0
+    assert all(r.error == 0.0 and r.inside for r in c.rows)
+
+
+def test_figure_overlays_sim_and_real(runs):
+    fig = figure(compare(runs["sim"], runs["real"]))
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any(l.startswith("simulated") for l in labels) and any(l.startswith("real (3 runs") for l in labels)
+    assert "(s)" in fig.axes[1].get_xlabel() and "(1/s)" in fig.axes[2].get_ylabel()
+
+
+def test_runs_of_another_config_are_refused(runs, tmp_path, capsys):
+    other = relabel_real(simulate(tmp_path / "other", "protocol.learners=2"), tmp_path / "real")
+    assert main(["compare", str(runs["sim"]), str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "learners = 2" in err and "one config" in err
+
+
+@pytest.mark.slow
+def test_prediction_against_a_real_training_run(tmp_path):
+    """End to end on this machine: simulate and train the same small config, compare, export both timelines."""
+    settings = ["--set", "protocol.learners=2", "--set", "train.epochs=1"]
+    example = str(EXAMPLE)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["simulate", example, *settings, "--out", str(tmp_path / "sim")]) == 0
+        assert main(["train", example, *settings, "--out", str(tmp_path / "real")]) == 0
+    c = compare(tmp_path / "sim", [tmp_path / "real"])
+    assert all(all(cells) for cells in c.table()) and 0.0 <= c.tv <= 1.0
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["timeline", str(tmp_path / "sim"), str(tmp_path / "real"), "--out", str(tmp_path / "t.json")]) == 0
+    events = check_format(json.loads((tmp_path / "t.json").read_text()))
+    real = pd.read_csv(tmp_path / "real" / "gradients.csv")
+    assert sum(e["name"] == "compute" and e["pid"] > 3 for e in events) == len(real)  # pids 1-3: the sim run
