@@ -27,11 +27,6 @@ KIND = {
 }
 
 
-def kind_of(run: dict) -> str:
-    """'sim' or 'real' from run.json's kind (anything else is drawn as real: it was measured)."""
-    return "sim" if run.get("kind") == "sim" else "real"
-
-
 def styled(draw):
     """Run a drawing function inside STYLE: matplotlib reads most settings when an artist is made."""
     @functools.wraps(draw)

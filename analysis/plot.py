@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from . import figures
-from .runs import Run, collect
+from .runs import Run, collect, distinct
 from .trace import TraceError, read_csv
 
 CLOCK = "time since run start (s; simulated seconds for a simulated run)"
@@ -63,12 +63,12 @@ def error_curves(runs: list[Run], x: str) -> Figure:
         raise TraceError("no run here recorded a test error (metrics.csv is empty): error curves need runs of "
                          "`rudra train` or simulations that evaluate")
     colour = colours([r.config_label for r, _ in curves])
+    labels = distinct([f"{r.config_label}, {_kind_label(r)}" for r, _ in curves], [r.dir for r, _ in curves])
     fig, ax = figures.figure(8.5, 4.8)
-    for r, m in curves:
+    for (r, m), label in zip(curves, labels):
         style = figures.KIND[r.kind]
         ax.plot(m[x], 100 * m.test_error, color=colour[r.config_label], linestyle=style["linestyle"],
-                marker=style["marker"], fillstyle=style["fillstyle"], markersize=4,
-                label=f"{r.config_label} ({_kind_label(r)})")
+                marker=style["marker"], fillstyle=style["fillstyle"], markersize=4, label=label)
     over = "wall time" if x == "t" else "epochs"
     ax.set(title=f"Test error against {over}", xlabel=CLOCK if x == "t" else "epoch (passes over the training set)",
            ylabel="test error (%)")
@@ -84,7 +84,8 @@ def staleness(runs: list[Run]) -> Figure:
     fig, axes = figures.figure(4.6 * cols, 3.4 * rows, nrows=rows, ncols=cols, squeeze=False)
     for ax in axes.flat[len(runs):]:
         ax.set_visible(False)
-    for ax, r in zip(axes.flat, runs):
+    titles = distinct([r.config_label for r in runs], [r.dir for r in runs])
+    for ax, r, title in zip(axes.flat, runs, titles):
         style = figures.KIND[r.kind]
         hist = read_csv(r.dir / "staleness.csv")
         full = np.arange(hist.staleness.min(), hist.staleness.max() + 1) if len(hist) else np.array([0])
@@ -104,7 +105,7 @@ def staleness(runs: list[Run]) -> Figure:
         figures.plain_log_ticks(ax.yaxis, 10)
         ax.set_xlim(min(-1.0, edges[0] - 0.5), max(edges[-1], r.n or 0) + 1)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set(title=r.config_label, xlabel="staleness σ (versions)", ylabel="gradients (log scale)")
+        ax.set(title=title, xlabel="staleness σ (versions)", ylabel="gradients (log scale)")
         ax.legend(loc="upper left")
     fig.suptitle("Staleness distribution per run")
     return fig

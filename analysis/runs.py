@@ -9,7 +9,6 @@ import pandas as pd
 
 from rudra.protocol import read_run_json
 
-from .figures import kind_of
 from .summary import summarize
 from .trace import TraceError
 
@@ -43,6 +42,16 @@ class Run:
     def series(self) -> tuple[str, str, int, str]:
         """What a curve over λ keeps fixed: kind, protocol (with its n), μ and lr policy."""
         return self.kind, self.protocol_label, self.minibatch, self.lr_policy
+
+
+def kind_of(run: dict) -> str:
+    """'sim' or 'real' from run.json's kind (anything else counts as real: it was measured)."""
+    return "sim" if run.get("kind") == "sim" else "real"
+
+
+def distinct(labels: list[str], dirs: list[Path]) -> list[str]:
+    """The labels, each that repeats followed by its run folder's name, so repeated runs stay apart."""
+    return [f"{label} ({d.name})" if labels.count(label) > 1 else label for label, d in zip(labels, dirs)]
 
 
 def load(run_dir: Path) -> Run:

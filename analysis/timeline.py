@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .runs import distinct, kind_of
 from .trace import Trace, TraceError, read_trace
 
 US = 1e6
@@ -72,17 +73,12 @@ def run_events(trace: Trace, label: str, first_pid: int) -> list[dict]:
     return events
 
 
-def labels(traces: list[Trace]) -> list[str]:
-    """'sim'/'real' per run, with the run folder's name added where kinds repeat."""
-    kinds = [t.run.get("kind", "run") for t in traces]
-    return [k if kinds.count(k) == 1 else f"{k} {t.dir.name}" for k, t in zip(kinds, traces)]
-
-
 def timeline(run_dirs: list[str | Path], out: str | Path) -> dict:
     """Write the runs' trace event JSON to `out`; returns counts of what it holds."""
     traces = [read_trace(d) for d in run_dirs]
     events: list[dict] = []
-    for trace, label in zip(traces, labels(traces)):  # pids from 1: some viewers treat pid 0 as the idle process
+    names = distinct([kind_of(t.run) for t in traces], [t.dir for t in traces])
+    for trace, label in zip(traces, names):  # pids from 1: some viewers treat pid 0 as the idle process
         events += run_events(trace, label, first_pid=max((e["pid"] for e in events), default=0) + 1)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

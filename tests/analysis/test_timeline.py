@@ -59,7 +59,7 @@ def test_sim_and_real_side_by_side_in_one_file(runs, tmp_path):
     counts = timeline([runs["sim"], *runs["real"][:2]], out)
     events = check_format(json.loads(out.read_text()))
     names = [e["args"]["name"] for e in events if e["name"] == "process_name"]
-    assert "sim · server" in names and "real real0 · server" in names and "real real1 · learner 2" in names
+    assert "sim · server" in names and "real (real0) · server" in names and "real (real1) · learner 2" in names
     assert len(set(names)) == len(names) == 3 * 4  # server + 3 learners per run, distinct pids
     assert counts["gradients"] == sum(len(pd.read_csv(d / "gradients.csv"))
                                       for d in [runs["sim"], *runs["real"][:2]])
