@@ -1,6 +1,7 @@
-"""Synchronization rules written once: sans-I/O state machine, LR policies, trace format."""
+"""Synchronization rules written once: sans-I/O server and learner machines, protocol rules, LR policies, trace format."""
 from .events import (Applied, BarrierShrunk, Decision, Event, Hold, Join, Leave, ProtocolError, Pull, Push, Send,
                      Update)
+from .learner import OverlapLearner, SerialLearner, learner_class, new_learner
 from .lr import LrSchedule, make_policy
 from .server import COMPUTING, GONE, HELD, IDLE, ParameterServer
 from .spec import ARCHITECTURES, LR_POLICIES, PROTOCOLS, ProtocolSpec, TrainSpec
@@ -8,7 +9,8 @@ from .trace import SCHEMA, TraceWriter, binned_histogram, read_run_json, stalene
 
 __all__ = [
     "Applied", "BarrierShrunk", "Decision", "Event", "Hold", "Join", "Leave", "ProtocolError", "Pull", "Push", "Send",
-    "Update", "LrSchedule", "make_policy", "COMPUTING", "GONE", "HELD", "IDLE", "ParameterServer", "ARCHITECTURES",
+    "Update", "OverlapLearner", "SerialLearner", "learner_class", "new_learner", "LrSchedule", "make_policy",
+    "COMPUTING", "GONE", "HELD", "IDLE", "ParameterServer", "ARCHITECTURES",
     "LR_POLICIES", "PROTOCOLS", "ProtocolSpec", "TrainSpec", "SCHEMA", "TraceWriter", "binned_histogram",
     "read_run_json", "staleness_summary", "write_run_json",
 ]
