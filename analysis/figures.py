@@ -54,15 +54,17 @@ def save(fig: Figure, out_dir: str | Path, stem: str) -> list[Path]:
 
 
 def plain_log_ticks(axis, base: int) -> None:
-    """Major ticks of a log axis at powers of `base`, written as plain numbers (8, not 2³); no minor labels."""
-    axis.set_major_locator(LogLocator(base=base))
+    """Major ticks of a log axis at powers of `base` (base 10: also 2× and 5× them, so that a short range
+    still has several), written as plain numbers (8, not 2³); no minor labels."""
+    axis.set_major_locator(LogLocator(base=base, subs=(1.0, 2.0, 5.0) if base == 10 else (1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
 
-def label_points(ax, points: list[tuple[float, float]], texts: list[str], fontsize: float = 7.5) -> None:
-    """Annotate each point with its text, beside it where the label covers no other label, no point and
-    does not leave the axes (greedy over a few offsets; the least-covering one where none is free)."""
+def label_points(ax, points: list[tuple[float, float]], texts: list[str], colours: list, fontsize: float = 7.5) -> None:
+    """Annotate each point with its text in its colour, beside it where the label covers no other label,
+    no point and does not leave the axes (greedy over rings of offsets, a leader line beyond the first;
+    the least-covering place where none is free)."""
     fig = ax.figure
     FigureCanvasAgg(fig)  # a renderer to measure text with
     fig.draw_without_rendering()  # settle the layout first: label sizes are measured in pixels
@@ -70,22 +72,23 @@ def label_points(ax, points: list[tuple[float, float]], texts: list[str], fontsi
     frame = ax.get_window_extent(renderer)
     marks = [Bbox.from_bounds(x - 7, y - 7, 14, 14) for x, y in ax.transData.transform(points)]
     placed: list[Bbox] = []
-    offsets = [(8, 4, "left", "bottom"), (8, -4, "left", "top"), (-8, 4, "right", "bottom"),
-               (-8, -4, "right", "top"), (0, 10, "center", "bottom"), (0, -10, "center", "top"),
-               (22, 18, "left", "bottom"), (22, -18, "left", "top"), (-22, 18, "right", "bottom"),
-               (-22, -18, "right", "top")]
+    align = {1: ("left", "bottom"), 0: ("center", "center"), -1: ("right", "top")}
+    offsets = [(r * dx, r * dy, align[dx][0], align[dy][1]) for r in (8, 26, 44, 62)
+               for dx, dy in ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))]
 
     def cost(box: Bbox) -> float:
         covered = sum(_overlap(box, other) for other in placed + marks)
         outside = box.width * box.height - _overlap(box, frame)
         return covered + 4 * outside
 
-    for xy, text in zip(points, texts):
+    for xy, text, colour in zip(points, texts, colours):
         best = None
         for dx, dy, ha, va in offsets:
             note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                               fontsize=fontsize, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.6}
-                               if abs(dx) > 10 else None)
+                               fontsize=fontsize, color=colour, zorder=4,
+                               bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                               arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.6}
+                               if max(abs(dx), abs(dy)) > 10 else None)
             box = note.get_window_extent(renderer)
             c = cost(box)
             if best is None or c < best[0]:

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from . import figures
 from .runs import Run, collect, distinct
@@ -168,6 +168,9 @@ def scaling(runs: list[Run], what: str) -> Figure:
         ax.set(title="Throughput against learners", ylabel="gradients applied per second (1/s)")
     ax.set_xlabel("learners λ")
     _log_if_wide(ax, "x", lam, 2)
+    if len(lam) <= 12:  # ticks at the λ values run, plain integers
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(lam, labels=[str(v) for v in lam])
     _log_if_wide(ax, "y", [y for line in ax.get_lines() for y in line.get_ydata()], 2)
     legend(fig, ax, drawn + 1)
     return fig
@@ -192,7 +195,7 @@ def tradeoff(runs: list[Run]) -> Figure:
                          "simulations that evaluate")
     points = [(r.summary["seconds"], 100 * r.summary["test_error"]) for r in done]
     colour = colours([r.protocol_label for r in done])
-    fig, ax = figures.figure(9, 5.6)
+    fig, ax = figures.figure(9, 5.6) if len(done) <= 8 else figures.figure(11, 7.5)
     front = pareto(points)
     ax.plot(*zip(*(points[i] for i in front)), color="grey", linestyle="-", linewidth=1.2, drawstyle="steps-post",
             zorder=1, label="Pareto front (no run is faster and more accurate)")
@@ -210,7 +213,7 @@ def tradeoff(runs: list[Run]) -> Figure:
     ax.margins(x=0.2, y=0.2)
     legend(fig, ax, len(seen) + 1)
     figures.label_points(ax, points, [f"{r.protocol_label}\nλ={r.learners} μ={r.minibatch}\n{r.lr_policy}"
-                                      for r in done])
+                                      for r in done], [colour[r.protocol_label] for r in done])
     return fig
 
 
