@@ -196,7 +196,9 @@ def figure(c: Comparison) -> Figure:
         n = np.concatenate([[0], updates.version.to_numpy(), [s["updates"]]])
         label = style["label"] if d == c.sim else (n_real if k == 1 else None)
         ax_updates.plot(t, n, color=style["color"], linestyle=style["linestyle"], linewidth=1.6,
-                        alpha=1.0 if d == c.sim else 0.7, label=label, drawstyle="steps-post",
+                        alpha=1.0 if d == c.sim else 0.7, label=label,
+                        # a summary-only trace has no update rows: its line is the mean rate, not a step
+                        drawstyle="steps-post" if len(updates) else "default",
                         zorder=3 if d == c.sim else 2)
     ax_updates.set(title="Updates applied against time", xlabel="time since run start (s)",
                    ylabel="updates applied (cumulative)")

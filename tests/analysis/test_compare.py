@@ -94,3 +94,11 @@ def test_prediction_against_a_real_training_run(tmp_path):
     events = check_format(json.loads((tmp_path / "t.json").read_text()))
     real = pd.read_csv(tmp_path / "real" / "gradients.csv")
     assert sum(e["name"] == "compute" and e["pid"] > 3 for e in events) == len(real)  # pids 1-3: the sim run
+
+
+def test_summary_only_runs_compare_too(runs, tmp_path):
+    """trace = "summary" keeps the histograms and the summary: the table is complete without gradient rows."""
+    sim = simulate(tmp_path / "sim", "protocol.learners=3", "sim.trace=summary")
+    c = compare(sim, runs["real"])
+    assert all(all(cells) for cells in c.table())
+    assert figure(c).axes[1].get_lines()
