@@ -68,13 +68,16 @@ def load(run_dir: Path) -> Run:
 
 
 def sweep_dirs(folder: Path) -> list[Path]:
-    """The run directories a sweep's index.csv lists that hold a run (failed or invalid points hold none)."""
+    """The run directories of a sweep's points that finished (status ok): an invalid point has none, a
+    failed one may hold a partial run that would pass for a fast one."""
     try:
         index = pd.read_csv(folder / INDEX)
     except (OSError, ValueError, pd.errors.ParserError) as e:
         raise TraceError(f"{folder / INDEX}: not a readable sweep index ({e.__class__.__name__}: {e})") from None
     if "run_dir" not in index.columns:
         raise TraceError(f"{folder / INDEX}: no run_dir column; expected the index.csv of `rudra sweep`")
+    if "status" in index.columns:
+        index = index[index.status == "ok"]
     return [folder / d for d in index.run_dir.dropna() if (folder / d / "run.json").is_file()]
 
 

@@ -95,9 +95,9 @@ def test_sweep_folder_lists_its_finished_runs(grid, tmp_path):
     sweep = tmp_path / "sweep"
     for d in grid[:3]:  # a sweep keeps its run directories inside its folder
         shutil.copytree(d, sweep / "points" / d.name)
-    rows = [f"{k},finished,points/{d.name}" for k, d in enumerate(grid[:3])]
-    (sweep / "index.csv").write_text("protocol.learners,status,run_dir\n" + "\n".join(rows)
-                                     + "\n8,invalid: n > λ,\n")
+    rows = [f"{k},ok,,points/{d.name}" for k, d in enumerate(grid[:3])]
+    (sweep / "index.csv").write_text("protocol.learners,status,reason,run_dir\n" + "\n".join(rows)
+                                     + f"\n8,invalid,n > λ,\n9,failed,learner 3 died,points/{grid[0].name}\n")
     runs = collect([sweep, grid[3]])
     assert [r.dir for r in runs] == [sweep / "points" / d.name for d in grid[:3]] + [grid[3]]
     assert plot([sweep], "speedup", tmp_path / "out")[0].is_file()
