@@ -102,6 +102,9 @@ class SimSpec:
     max_seconds: float | None = field(default=None, metadata={"gt": 0.0, "doc": "stop at this simulated time"})
     speedup: bool = field(
         default=True, metadata={"doc": "also simulate λ = 1 on the same cluster to report the speedup"})
+    numerics: bool = field(
+        default=False, metadata={"doc": "also run the real gradients and updates in simulated order "
+                                        "(metrics.csv: test error per epoch in simulated time; needs torch)"})
 
     def invalid(self) -> tuple[str, object, str] | None:
         """The first cross-field violation as (field, value, allowed), or None."""

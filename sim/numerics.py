@@ -1,0 +1,179 @@
+"""Numerics mode: the real gradients and updates of a simulated run, in one process, in the simulated order.
+
+The cluster model decides who computes on which weights and when updates
+happen; this module does the arithmetic at three hook points (after FLSim's
+training simulator: drawn durations, real updates in simulated order):
+
+  sent(s, v)            shard s sent its version v to a learner: it is referenced
+  gradient(l, versions) learner l's compute finished: forward/backward on those
+                        weights (one version per shard) with l's next minibatch,
+                        the same LearnerStream the real learner draws
+  applied(s, update, t) shard s applies an Update: models/step.py's SGD with
+                        protocol/'s scales and lr, then evaluation when due
+
+Theory of operation: each shard keeps ONE live weight vector (its slice) and
+counts the references learners hold on each version. Versions are copied on
+write: only when an update is about to overwrite a version some learner still
+holds is that version frozen into a copy, and a copy is freed when its last
+reference is released. Memory therefore follows the distinct versions alive
+(1 for hardsync, about n for n-softsync, about λ for async), plus the
+gradients the protocol has buffered, never λ copies of the weights.
+
+Evaluation follows the runtime's reporter: the initial weights at t = 0, then
+whenever shard 0 has applied eval_every epochs more gradients, and at the end;
+train_loss is the mean minibatch loss of the gradients applied since the last
+evaluation. With several shards, an evaluation takes every shard's weights at
+the moment shard 0 reaches the point (the runtime takes each shard's when
+that shard reaches it: at most a few updates apart).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rudra.models import evaluate, load_dataset
+from rudra.models.sampling import LearnerStream
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.models.step import Sgd, flat_model
+from rudra.protocol import ProtocolSpec, TrainSpec, TraceWriter, Update
+
+from .errors import SimError
+
+
+class Gradient(NamedTuple):
+    """The opaque handle a simulated push carries: the flat gradient (all shards) and its minibatch loss."""
+
+    grad: torch.Tensor
+    loss: float
+
+
+class _Shard:
+    """One shard's live weights, optimizer, version, references per version and frozen copies."""
+
+    __slots__ = ("lo", "hi", "weights", "sgd", "version", "refs", "frozen")
+
+    def __init__(self, lo: int, hi: int, weights: torch.Tensor, train: TrainSpec):
+        self.lo, self.hi = lo, hi
+        self.weights = weights
+        self.sgd = Sgd(weights, train.momentum, train.weight_decay)
+        self.version = 0
+        self.refs: dict[int, int] = {}
+        self.frozen: dict[int, torch.Tensor] = {}
+
+    def at(self, version: int) -> torch.Tensor:
+        """The weights of `version` (live or frozen)."""
+        return self.weights if version == self.version else self.frozen[version]
+
+
+class Numerics:
+    """The arithmetic of one simulated run; the cluster calls its hooks, sim/run.py its `start` and `finish`."""
+
+    def __init__(self, protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, *, seed: int,
+                 train_samples: int, eval_every: float, writer: TraceWriter, progress: bool = False):
+        self.data = load_dataset(data, seed)
+        if len(self.data.train_y) != train_samples:
+            raise SimError(f"numerics: the data set has {len(self.data.train_y)} training samples, the simulation "
+                           f"was sized for {train_samples}")
+        self.net = flat_model(model, self.data.input_shape, self.data.classes, seed)
+        parts = np.array_split(np.arange(self.net.params.numel()), protocol.shards)
+        self.shards = [_Shard(int(p[0]), int(p[-1]) + 1, self.net.params[p[0]:p[-1] + 1].clone(), train)
+                       for p in parts]
+        self.streams = [LearnerStream(train_samples, l, protocol.learners, train.minibatch, seed, data.sampling)
+                        for l in range(protocol.learners)]
+        self.writer = writer
+        self.per_epoch = train.gradients_per_epoch(train_samples)
+        self.eval_gradients = eval_every * self.per_epoch
+        self.next_eval = 1
+        self.applied_gradients = 0  # by shard 0
+        self.loss_sum, self.loss_n = 0.0, 0
+        self.loaded: tuple[int, ...] | None = None  # versions net.params holds now
+        self.last: dict = {}
+        self.peak_versions = 1
+        self.bar = tqdm(total=train.target_gradients(train_samples), unit="grad", desc="numerics",
+                        disable=not progress, dynamic_ncols=True)
+
+    # --- hooks -----------------------------------------------------------------------------
+
+    def sent(self, s: int, version: int) -> None:
+        """Shard s sent `version` (its current one) to a learner, who holds it until `release`."""
+        refs = self.shards[s].refs
+        refs[version] = refs.get(version, 0) + 1
+
+    def release(self, s: int, version: int) -> None:
+        """A learner let go of shard s's `version`; its copy goes with the last reference."""
+        shard = self.shards[s]
+        left = shard.refs[version] - 1
+        if left:
+            shard.refs[version] = left
+        else:
+            del shard.refs[version]
+            shard.frozen.pop(version, None)
+
+    def gradient(self, learner: int, versions: tuple[int, ...], release: bool = True) -> Gradient:
+        """Learner's gradient on the weights of `versions` (one per shard) and its next minibatch; with
+        `release`, the learner lets go of those weights (serial learners use one pull for one minibatch)."""
+        net = self.net
+        if versions != self.loaded:
+            for shard, v in zip(self.shards, versions):
+                net.params[shard.lo:shard.hi].copy_(shard.at(v))
+            self.loaded = versions
+        idx = torch.from_numpy(self.streams[learner].next_indices())
+        loss = net.gradient(self.data.train_x[idx], self.data.train_y[idx])
+        if release:
+            for s, v in enumerate(versions):
+                self.release(s, v)
+        return Gradient(net.grads.clone(), loss)
+
+    def applied(self, s: int, update: Update, t: float) -> None:
+        """Shard s applies `update`: θ ← θ − lr·Σ scale·g over its slice; shard 0 also drives evaluation."""
+        shard = self.shards[s]
+        if shard.refs.get(shard.version):  # someone still computes on the version about to change
+            shard.frozen[shard.version] = shard.weights.clone()
+            self.peak_versions = max(self.peak_versions, len(shard.frozen) + 1)
+        lo, hi = shard.lo, shard.hi
+        shard.sgd.apply(((a.scale, a.gradient.grad[lo:hi]) for a in update.gradients), update.lr)
+        shard.version = update.version  # `loaded` stays right: a version's weights never change
+        if s:
+            return
+        self.applied_gradients += len(update.gradients)
+        for a in update.gradients:
+            self.loss_sum += a.gradient.loss
+        self.loss_n += len(update.gradients)
+        self.bar.update(len(update.gradients))
+        while self.applied_gradients >= self.next_eval * self.eval_gradients:
+            self._evaluate(t)
+            self.next_eval += 1
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Evaluate the initial weights (epoch 0, t = 0), as a real run does."""
+        self._evaluate(0.0)
+
+    def finish(self, t: float) -> dict:
+        """Evaluate the final weights at t (unless that point was just evaluated); the last metrics."""
+        self._evaluate(t)
+        self.bar.close()
+        return self.last
+
+    def weights(self) -> torch.Tensor:
+        """The server's current weights, every shard's slice in order (a new tensor)."""
+        return torch.cat([shard.weights for shard in self.shards])
+
+    def _evaluate(self, t: float) -> None:
+        epoch = self.applied_gradients / self.per_epoch
+        if self.last.get("epoch") == epoch:
+            return
+        for shard in self.shards:
+            self.net.params[shard.lo:shard.hi].copy_(shard.weights)
+        self.loaded = tuple(shard.version for shard in self.shards)
+        test_loss, test_error = evaluate(self.net.model, self.data.test_x, self.data.test_y)
+        train_loss = self.loss_sum / self.loss_n if self.loss_n else math.nan
+        self.loss_sum, self.loss_n = 0.0, 0
+        self.writer.metrics(epoch, t, train_loss, test_error)
+        self.last = {"epoch": epoch, "test_error": test_error, "test_loss": test_loss, "train_loss": train_loss}
+        self.bar.set_postfix({"epoch": f"{epoch:.2f}", "err": f"{100 * test_error:.1f}%"}, refresh=False)
