@@ -11,9 +11,10 @@ own deadline, judging liveness from each peer's last arrival.
 Buffers come from a pool made as needed up to a limit: one per peer being
 received into, one per peer waiting in the queue, and the gradients the
 protocol may keep buffered. A receive that finds the pool empty waits for a
-buffer (its peer's send waits meanwhile: back-pressure) at most `timeout`
-seconds; then the inbox reports Starved and receives nothing more from that
-peer, so no receive ever blocks without a deadline.
+buffer (its peer's send waits meanwhile: back-pressure) while the server
+keeps freeing buffers; once it has freed none for `timeout` seconds the
+inbox reports Starved and receives nothing more from that peer, so no
+receive ever blocks without a deadline.
 """
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ class Closed:
 
 @dataclass(frozen=True)
 class Starved:
-    """No buffer came free for `seconds` to receive from `rank` into: every one of the `pool` buffers was held
-    (by the server's queue and the messages it keeps) all that time."""
+    """No buffer came free for `seconds` to receive from `rank` into: the server freed none of the `pool`
+    buffers (held by its queue and the messages it keeps) all that time."""
 
     rank: int
     pool: int
@@ -55,14 +56,15 @@ class Inbox:
 
     `kept` bounds the messages the server holds on to after taking them
     (buffered gradients: the protocol applies them once it holds c, so c at
-    the start bounds them); `timeout` is how long a receive may wait for a
-    free buffer before the inbox reports Starved.
+    the start bounds them); `timeout` is how long the server may free no
+    buffer while a receive waits for one before the inbox reports Starved.
     """
 
     def __init__(self, sources: list[int], floats: int, kept: int, timeout: float):
         self._floats, self._made = floats, 0
         self.pool = 2 * len(sources) + kept  # receiving + queued, per source; plus those kept
         self._timeout = timeout
+        self._freed = time.monotonic()  # when the server last gave a buffer back
         self._lock = threading.Lock()
         self._free: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
@@ -73,7 +75,8 @@ class Inbox:
             thread.start()
 
     def _buffer(self) -> Message | None:
-        """A free buffer (made if the pool is not complete yet), or None if none comes free within the timeout."""
+        """A free buffer (made if the pool is not complete yet), or None once the server has freed none for
+        `timeout` seconds while this receive waited (buffers it freed to other receives count as progress)."""
         try:
             return self._free.get_nowait()
         except queue.Empty:
@@ -82,10 +85,13 @@ class Inbox:
                 self._made += make
             if make:
                 return Message(self._floats)
-        try:
-            return self._free.get(timeout=self._timeout)
-        except queue.Empty:
-            return None
+        since = time.monotonic()
+        while (wait := max(since, self._freed) + self._timeout - time.monotonic()) > 0:
+            try:
+                return self._free.get(timeout=wait)
+            except queue.Empty:
+                pass
+        return None
 
     def _receive(self, rank: int) -> None:
         while True:
@@ -111,6 +117,7 @@ class Inbox:
 
     def release(self, msg: Message) -> None:
         """Give a message's buffer back for the next receive."""
+        self._freed = time.monotonic()
         self._free.put(msg)
 
     def wait_closed(self, seconds: float) -> bool:
