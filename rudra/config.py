@@ -78,28 +78,34 @@ class Experiment:
 
 def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
     """Read, override (`section.key=value`) and validate a TOML experiment file."""
-    return parse(read(path, overrides), str(path))
+    return parse(read(path, overrides), shown(str(path)))
 
 
 def read(path: str | Path, overrides: list[str] = ()) -> dict:
     """A TOML experiment file as a document with the overrides applied, not yet validated."""
-    path = Path(path)
+    path, where = Path(path), shown(str(path))
     try:
         doc = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; expected an experiment TOML file (see examples/)") from None
+        raise ConfigError(f"{where}: no such file; expected an experiment TOML file (see examples/)") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read it ({e.__class__.__name__})") from None
+        raise ConfigError(f"{where}: cannot read it ({e.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(f"{where}: not valid TOML: {e}") from None
     except (ValueError, RecursionError) as e:
-        raise ConfigError(f"{path}: not valid TOML: {_unreadable(e)}") from None
+        raise ConfigError(f"{where}: not valid TOML: {_unreadable(e)}") from None
     if not doc:
-        raise ConfigError(f"{path}: the file sets nothing; expected an experiment: [experiment], [protocol], "
+        raise ConfigError(f"{where}: the file sets nothing; expected an experiment: [experiment], [protocol], "
                           "[train], ... sections (copy one from examples/; `rudra check --defaults` lists them)")
     for item in overrides:
         apply_override(doc, item)
     return doc
+
+
+def shown(text: str) -> str:
+    """A user's key or path as message text: quoted and escaped when empty or when it holds a line break or
+    another unprintable character, so the message stays one line and says what it is."""
+    return text if text and text.isprintable() else repr(text)
 
 
 def _unreadable(e: ValueError | RecursionError) -> str:
@@ -118,7 +124,7 @@ def apply_override(doc: dict, item: str) -> None:
         raise ConfigError(f"--set {item!r}: allowed the form section.key=value, e.g. protocol.learners=8")
     target = doc.setdefault(section, {})
     if not isinstance(target, dict):
-        raise ConfigError(f"--set {item!r}: [{section}] is not a section")
+        raise ConfigError(f"--set {item!r}: [{shown(section)}] is not a section")
     value = value.strip()
     if not value:
         target.pop(name, None)
@@ -128,19 +134,19 @@ def apply_override(doc: dict, item: str) -> None:
     except tomllib.TOMLDecodeError:
         target[name] = value
     except (ValueError, RecursionError) as e:
-        raise ConfigError(f"--set {key.strip()}: {_unreadable(e)}") from None
+        raise ConfigError(f"--set {shown(key.strip())}: {_unreadable(e)}") from None
 
 
 def parse(doc: dict, where: str = "config") -> Experiment:
     """Validate a parsed TOML document into an Experiment (ConfigError on the first problem)."""
     unknown = [k for k in doc if k not in SECTIONS]
     if unknown:
-        raise ConfigError(f"{where}: [{unknown[0]}] is not a section: allowed {', '.join(SECTIONS)}")
+        raise ConfigError(f"{where}: [{shown(unknown[0])}] is not a section: allowed {', '.join(SECTIONS)}")
     big = _beyond_int64(doc)
     if big:
         key, value = big
-        shown = value if value.bit_length() <= 256 else f"an integer of {value.bit_length()} bits"
-        raise ConfigError(f"{where}: {key} = {shown}: allowed integers from {INT64[0]} to {INT64[1]} (TOML's range)")
+        text = value if value.bit_length() <= 256 else f"an integer of {value.bit_length()} bits"
+        raise ConfigError(f"{where}: {key} = {text}: allowed integers from {INT64[0]} to {INT64[1]} (TOML's range)")
     specs = {}
     for section, cls in SECTIONS.items():
         table = doc.get(section, {})
@@ -162,7 +168,7 @@ def _beyond_int64(value, key: str = "") -> tuple[str, int] | None:
     if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
         return key, value
     if isinstance(value, dict):
-        items = ((f"{key}.{k}" if key else k, v) for k, v in value.items())
+        items = ((f"{key}.{shown(k)}" if key else shown(k), v) for k, v in value.items())
     elif isinstance(value, list):
         items = ((f"{key}[{i}]", v) for i, v in enumerate(value))
     else:
@@ -177,7 +183,7 @@ def _section(cls: type, section: str, table: dict, where: str):
     for key, value in table.items():
         f = fields.get(key)
         if f is None:
-            raise ConfigError(f"{where}: {section}.{key} is not a setting: allowed {', '.join(fields)}")
+            raise ConfigError(f"{where}: {section}.{shown(key)} is not a setting: allowed {', '.join(fields)}")
         problem, value = _check(value, hints[key], f.metadata)
         if problem:
             raise ConfigError(f"{where}: {first_problem([(section, (key, table[key], problem))])}")
