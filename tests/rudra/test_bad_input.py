@@ -229,6 +229,7 @@ COMMANDS = [
     ("simulate --out afile", ["simulate", "{good}", "--out", "{tmp}/afile"], "{tmp}/afile"),
     ("simulate --out read-only new", ["simulate", "{good}", "--out", "{tmp}/ro/new/run"], "{tmp}/ro/new/run"),
     ("simulate --out read-only existing", ["simulate", "{good}", "--out", "{tmp}/ro"], "{tmp}/ro"),
+    ("simulate --out with a line break", ["simulate", "{good}", "--out", "{tmp}/afile/two\nlines"], "two\\nlines"),
     ("simulate out under a file", ["simulate", "{good}", "--set", "experiment.out={tmp}/afile"], "{tmp}/afile"),
     ("train seed 2**64", ["train", "{good}", "--set", f"experiment.seed={2**64}"], "experiment.seed"),
     ("train learners 1e9", ["train", "{good}", "--set", "protocol.learners=1000000000"], "protocol.learners"),
