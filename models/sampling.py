@@ -6,7 +6,7 @@ permutation splits the set into λ disjoint shards and each learner walks only
 its own, so together the learners cover every sample once per epoch.
 A learner's pass over its data is cut into minibatches of μ; a minibatch that
 runs off the end of a pass continues into the next one. An epoch is N/μ
-gradients across all learners (DESIGN.md). Torch-free.
+gradients across all learners (docs/DESIGN.md). Torch-free.
 """
 from __future__ import annotations
 

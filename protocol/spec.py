@@ -49,7 +49,7 @@ def unread_settings(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """How the parameter server synchronizes λ learners (DESIGN.md, Protocols)."""
+    """How the parameter server synchronizes λ learners (docs/DESIGN.md, Protocols)."""
 
     name: str = field(default="async", metadata={"choices": PROTOCOLS, "doc": "synchronization protocol"})
     learners: int = field(default=4, metadata={"min": 1, "max": MAX_LEARNERS, "doc": "λ, number of learners"})

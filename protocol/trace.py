@@ -1,6 +1,6 @@
 """The trace format shared by the simulator and the runtime, and its writer.
 
-A run directory holds (DESIGN.md, Traces):
+A run directory holds (docs/DESIGN.md, Traces):
   run.json        resolved config, seed, versions, machine, the derived inputs
                   (run_inputs), the end-of-run facts (run_outcome), the driver's
                   extras under "sim" or "runtime", and the summary that

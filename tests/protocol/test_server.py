@@ -1,4 +1,4 @@
-"""Scripted event orders against DESIGN.md's protocol semantics."""
+"""Scripted event orders against docs/DESIGN.md's protocol semantics."""
 from collections import deque
 
 import pytest
