@@ -10,9 +10,11 @@ thread sent the last gradient. The machine never reads a clock and never
 looks at a server's state: a Hold is a message the learner receives.
 
 SerialLearner (base, adv) has one thread: pull → compute → push, the next
-pull riding on the push. Compute starts once every shard's weights arrived.
-A Hold changes nothing it does (it waits for the weights anyway), so servers
-need not send it one (`hears_holds` is False); it accepts one all the same.
+pull riding on the push. Compute starts once every shard's weights arrived,
+and nothing it could receive changes that minibatch, so the last weights
+decide it whole: ADOPT, COMPUTE, then PUSH_PULL when the compute ends. A Hold
+changes nothing it does (it waits for the weights anyway), so servers need
+not send it one (`hears_holds` is False); it accepts one all the same.
 
 OverlapLearner (adv*) has a compute, a push and a pull thread. At each
 hand-over the finished gradient goes to the push thread, which sends one
@@ -33,8 +35,7 @@ Guarantees, for every sequence of legal events:
   * a COMPUTE runs on weights the servers sent, one version from each shard
     (`versions`), all of one pull; every computed gradient is pushed exactly
     once, on the versions it was computed on (`pushed`), in compute order;
-  * one pull at a time is in flight; serial learners compute only between a
-    pull's last weights and the push;
+  * one pull at a time is in flight;
   * overlap: once a Hold arrived, no minibatch starts until that pull's
     weights have arrived from every shard, and those are the next adopted.
 """
@@ -50,7 +51,7 @@ PULL = "PULL"            # ask every shard for its current weights
 ADOPT = "ADOPT"          # the weights that arrived become the ones computed on (`versions`)
 COMPUTE = "COMPUTE"      # start a minibatch on `versions`
 PUSH = "PUSH"            # send the gradient computed on `pushed`
-PUSH_PULL = "PUSH_PULL"  # send the gradient computed on `pushed` with the next pull riding along (serial)
+PUSH_PULL = "PUSH_PULL"  # once the compute ends, send its gradient (on `pushed`) and the next pull (serial)
 
 # --- states ---------------------------------------------------------------------------------------------
 IDLE, AWAITING, COMPUTING, STOPPED = "IDLE", "AWAITING", "COMPUTING", "STOPPED"
@@ -60,8 +61,7 @@ PULLING, SENDING = "PULLING", "SENDING"        # overlap pull thread, push threa
 SERIAL_TRANSITIONS = {
     (IDLE, "begin"): AWAITING,            # PULL
     (AWAITING, "held"): AWAITING,
-    (AWAITING, "weights"): AWAITING,      # COMPUTING once the last shard answered: ADOPT, COMPUTE
-    (COMPUTING, "computed"): AWAITING,    # PUSH_PULL
+    (AWAITING, "weights"): AWAITING,      # the last shard's: ADOPT, COMPUTE, PUSH_PULL (its pull is the next)
 }
 # adv*: one table per thread; "start" (a minibatch starts) and "hand-over" (the gradient goes to the push
 # thread) are steps inside the machine. A hand-over happens at `computed` if the push thread is IDLE, else at
@@ -81,28 +81,34 @@ JUDGED_BY = {"begin": "compute thread", "computed": "compute thread", "weights":
              "held": "pull thread", "sent": "push thread"}  # whose state makes an event legal
 
 _NOTHING: tuple = ()
-_START = (ADOPT, COMPUTE)
+_MINIBATCH = (ADOPT, COMPUTE, PUSH_PULL)
 _PULL = (PULL,)
-_PUSH_PULL = (PUSH_PULL,)
 _HELD = -1  # a shard's answer so far: a Hold (versions are >= 0)
 
 
 class _Learner:
     """What both learners share: the pull in flight (each shard's answer so far), what they compute on."""
 
-    __slots__ = ("shards", "versions", "pushed", "pushes", "_answers", "_missing", "_held")
+    __slots__ = ("shards", "versions", "pushed", "pushes", "_answers", "_missing", "_held", "state")
     hears_holds = False
 
-    def __init__(self, shards: int = 1):
+    def __init__(self, shards: int = 1):  # the simulator builds λ of these: plain stores only
         if shards < 1:
             raise ValueError(f"shards = {shards}: allowed >= 1")
         self.shards = shards
         self.versions: tuple[int, ...] | None = None  # weights the current (or next) minibatch computes on
         self.pushed: tuple[int, ...] | None = None    # versions of the gradient last handed over
         self.pushes = 0                               # gradients handed over so far
-        self._answers: list[int | None] = [None] * shards  # this pull: None, _HELD or the version sent
+        self._answers: list[int | None] | None = None  # this pull, per shard: None, _HELD or the version
         self._missing = shards                        # shards whose weights are still to come
         self._held = 0                                # shards holding this pull
+        self.state = IDLE
+
+    def _pull_answers(self) -> list[int | None]:
+        """Each shard's answer to the pull in flight so far (made when the first answer comes)."""
+        if self._answers is None:
+            self._answers = [None] * self.shards
+        return self._answers
 
     def _stopped_or_refuse(self, event: str, thread: str, state: str) -> tuple:
         """After stop every event decides nothing; before, an event no table allows is refused."""
@@ -117,9 +123,9 @@ class _Learner:
 
     def _answer(self, shard: int, version: int) -> tuple[int, ...] | None:
         """Record shard's weights; the pull's versions once every shard answered, else None."""
-        answers = self._answers
         if not 0 <= shard < self.shards or version < 0:
             self._refuse_answer(shard, version)
+        answers = self._pull_answers()
         got = answers[shard]
         if got is not None:
             if got != _HELD:
@@ -129,14 +135,17 @@ class _Learner:
         self._missing -= 1
         if self._missing:
             return None
-        self._answers, self._missing = [None] * self.shards, self.shards
+        self._answers, self._missing = None, self.shards
         return tuple(answers)
 
     def _hold(self, shard: int) -> None:
         """Record shard's Hold of the pull in flight."""
-        if not 0 <= shard < self.shards or self._answers[shard] is not None:
+        if not 0 <= shard < self.shards:
             self._refuse_answer(shard, None)
-        self._answers[shard] = _HELD
+        answers = self._pull_answers()
+        if answers[shard] is not None:
+            self._refuse_answer(shard, None)
+        answers[shard] = _HELD
         self._held += 1
 
     def _refuse_answer(self, shard: int, version: int | None) -> NoReturn:
@@ -145,7 +154,7 @@ class _Learner:
             raise ProtocolError(f"{what} from shard {shard}: there are {self.shards} shards")
         if version is not None and version < 0:
             raise ProtocolError(f"{what} from shard {shard}: versions are >= 0")
-        got = self._answers[shard]
+        got = self._answers[shard]  # the range was checked, and a shard that answered made the list
         raise ProtocolError(f"{what} from shard {shard}, which already "
                             + ("held this pull" if got == _HELD else f"sent version {got} for this pull"))
 
@@ -162,11 +171,7 @@ class _Learner:
 class SerialLearner(_Learner):
     """base and adv: pull → compute → push, the next pull riding on the push (SERIAL_TRANSITIONS)."""
 
-    __slots__ = ("state",)
-
-    def __init__(self, shards: int = 1):
-        super().__init__(shards)
-        self.state = IDLE
+    __slots__ = ()
 
     def begin(self) -> tuple:
         """The learner starts: it asks every shard for weights."""
@@ -176,22 +181,23 @@ class SerialLearner(_Learner):
         return _PULL
 
     def weights(self, shard: int, version: int) -> tuple:
-        """Shard's weights of `version` arrived: once every shard's have, compute on them."""
+        """Shard's weights of `version` arrived: once every shard's have, the learner computes on them and
+        pushes the gradient with its next pull (which this pull's answers now wait for)."""
         if self.state is not AWAITING:
             return self._stopped_or_refuse("weights", "learner", self.state)
-        if self.shards == 1:  # the hot path of the simulator: no list to fill
-            if shard != 0 or version < 0:
+        if self.shards == 1:  # the simulator's hot path: no list to fill
+            if shard or version < 0:
                 self._refuse_answer(shard, version)
             if self._held:
-                self._answers[0], self._held = None, 0
-            self.versions = (version,)
+                self._answers, self._held = None, 0
+            self.versions = self.pushed = (version,)
         else:
             versions = self._answer(shard, version)
             if versions is None:
                 return _NOTHING
-            self.versions = versions
-        self.state = COMPUTING
-        return _START
+            self.versions = self.pushed = versions
+        self.pushes += 1
+        return _MINIBATCH
 
     def held(self, shard: int) -> tuple:
         """Shard holds the pull: the learner waits for the weights, as it does anyway."""
@@ -201,19 +207,17 @@ class SerialLearner(_Learner):
         return _NOTHING
 
     def computed(self) -> tuple:
-        """The gradient is ready: it leaves at once, and the next pull rides along."""
-        if self.state is not COMPUTING:
-            return self._stopped_or_refuse("computed", "learner", self.state)
-        self.pushed = self.versions
-        self.pushes += 1
-        self.state = AWAITING
-        return _PUSH_PULL
+        """Refused: the last weights decided the minibatch whole, its end decides nothing."""
+        return self._no_such_event("computed", "its minibatch was decided whole by the last weights")
 
     def sent(self) -> tuple:
         """Refused: a serial learner's push leaves in line, it has no push thread to report on."""
+        return self._no_such_event("sent", "it has no push thread (its push leaves with the next pull)")
+
+    def _no_such_event(self, event: str, why: str) -> tuple:
         if self.state is STOPPED:
             return _NOTHING
-        raise ProtocolError("sent: a serial learner has no push thread (its push leaves with the next pull)")
+        raise ProtocolError(f"{event}: a serial learner is not told this; {why}")
 
     def stop(self) -> tuple:
         """The run is over for this learner."""
@@ -224,24 +228,24 @@ class SerialLearner(_Learner):
 class OverlapLearner(_Learner):
     """adv*: compute, push and pull threads (OVERLAP_TRANSITIONS)."""
 
-    __slots__ = ("compute_thread", "pull_thread", "push_thread", "_fresh")
+    __slots__ = ("pull_thread", "push_thread", "_fresh")
     hears_holds = True
 
     def __init__(self, shards: int = 1):
         super().__init__(shards)
-        self.compute_thread, self.pull_thread, self.push_thread = IDLE, IDLE, IDLE
+        self.pull_thread, self.push_thread = IDLE, IDLE
         self._fresh: tuple[int, ...] | None = None  # weights arrived, to adopt at the next minibatch start
 
     @property
-    def state(self) -> str:
-        """STOPPED, or the compute thread's state."""
-        return self.compute_thread
+    def compute_thread(self) -> str:
+        """The compute thread's state: the learner's `state` (STOPPED once stopped)."""
+        return self.state
 
     def begin(self) -> tuple:
         """The learner starts: the pull thread asks for weights; the compute thread waits for them."""
-        if self.compute_thread is not IDLE:
-            return self._stopped_or_refuse("begin", "compute thread", self.compute_thread)
-        self.compute_thread, self.pull_thread = WAITING, PULLING
+        if self.state is not IDLE:
+            return self._stopped_or_refuse("begin", "compute thread", self.state)
+        self.state, self.pull_thread = WAITING, PULLING
         return _PULL
 
     def weights(self, shard: int, version: int) -> tuple:
@@ -253,7 +257,7 @@ class OverlapLearner(_Learner):
         if versions is None:
             return _NOTHING
         self._fresh, self.pull_thread = versions, IDLE
-        if self.compute_thread is WAITING:
+        if self.state is WAITING:
             return self._start(_NOTHING)
         return _NOTHING
 
@@ -266,10 +270,10 @@ class OverlapLearner(_Learner):
 
     def computed(self) -> tuple:
         """The gradient is ready: handed to the push thread, or waits while the previous one leaves."""
-        if self.compute_thread is not COMPUTING:
-            return self._stopped_or_refuse("computed", "compute thread", self.compute_thread)
+        if self.state is not COMPUTING:
+            return self._stopped_or_refuse("computed", "compute thread", self.state)
         if self.push_thread is SENDING:
-            self.compute_thread = HANDING
+            self.state = HANDING
             return _NOTHING
         return self._hand_over()
 
@@ -278,13 +282,13 @@ class OverlapLearner(_Learner):
         if self.push_thread is not SENDING:
             return self._stopped_or_refuse("sent", "push thread", self.push_thread)
         self.push_thread = IDLE
-        if self.compute_thread is HANDING:
+        if self.state is HANDING:
             return self._hand_over()
         return _NOTHING
 
     def stop(self) -> tuple:
         """The run is over for this learner."""
-        self.compute_thread = self.pull_thread = self.push_thread = STOPPED
+        self.state = self.pull_thread = self.push_thread = STOPPED
         return _NOTHING
 
     def _hand_over(self) -> tuple:
@@ -302,9 +306,9 @@ class OverlapLearner(_Learner):
             self.pull_thread = PULLING
             out += (PULL,)
         if self.versions is None or self._held:
-            self.compute_thread = WAITING
+            self.state = WAITING
             return out
-        self.compute_thread = COMPUTING
+        self.state = COMPUTING
         return out + (COMPUTE,)
 
 

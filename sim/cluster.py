@@ -15,16 +15,19 @@ With a tree (messages merge) or adv* (pull requests travel apart from pushes)
 the push is an event at its hand-over (compute end; adv*: once the previous
 gradient has left the link) and each message arrival is an event. Either way
 the push event carries the versions the gradient was computed on.
-Who waits, when an update happens, σ and scales: all come from the protocol's
-decisions (Send, Hold, Update); this module only times them.
+Who waits, when an update happens, σ and scales: all come from the server
+machines' decisions (Send, Hold, Update); what a learner does next (pull,
+compute on which weights, push, stop) from its learner machine
+(protocol/learner.py). This module only times them; the times of each
+gradient wait in a side table (full trace) until shard 0 applies it.
 
-Learners (base, adv): pull → compute → push, the next pull riding on the push;
-compute starts when the weights of every shard have arrived. Learners (adv*):
-a compute thread runs minibatch after minibatch on the newest weights it holds;
-at each minibatch start an idle pull thread asks for fresher weights; a push
-thread sends each gradient (the compute thread waits only while the previous
-gradient is still leaving its link); a learner whose pull the server holds
-stops before its next minibatch until the weights arrive.
+A learner is told what reached it when its next choice depends on it. A base
+or adv learner decides a whole minibatch (compute, then push with the next
+pull) when its last weights arrive, so it is told of them when they are sent.
+An adv* learner is told at each hand-over (compute
+end, or once the previous push has left the link) what reached it by then —
+weights, and Holds (a Hold is a small message back along the request path) —
+and, while it waits for weights, of their arrival as soon as they are sent.
 """
 from __future__ import annotations
 
@@ -39,7 +42,8 @@ import simpy
 from simpy.events import Timeout
 from tqdm import tqdm
 
-from rudra.protocol import HELD, ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
+from rudra.protocol import ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update, new_learner
+from rudra.protocol.learner import ADOPT, PULL, PUSH, SENDING, WAITING
 
 from .compute import ComputeModel
 from .distributions import Stream
@@ -129,21 +133,22 @@ class Cluster:
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost))
                        for s, q in enumerate(update_seq.spawn(S))]
+        self.learners = [new_learner(protocol) for _ in range(lam)]
         self.overlap = protocol.architecture == "adv*"
-        self.bounded = protocol.max_staleness is not None
+        self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
         self.inline = not (self.net.leaf or self.overlap)  # pushes served when they arrive (class docstring)
         # base/adv: one event per gradient, when the push would arrive unqueued (with a tree: when it leaves)
         self.push_delay = 0.0 if self.net.leaf else self.net.first_hop
-        # per-learner state, O(1) each
-        self.pulled = [[-1] * lam for _ in range(S)]   # version each learner computes on, per shard
-        self.incoming = [[-1] * lam for _ in range(S)] if self.overlap else self.pulled
-        self.pieces = [S] * lam                        # shard weights still to arrive for the current pull (S > 1)
-        self.ready = [0.0] * lam                       # when the last of them arrived so far
+        # timing side tables, O(1) per learner; what each learner decides is its machine's
+        self.ready = [0.0] * lam                       # when the last weights of the current pull arrived so far
         self.t_pull = [0.0] * lam                      # when the current pull was asked for (full trace, adv*)
-        self.fresh_at: list[float | None] = [None] * lam  # adv*: weights decided, adopted at a compute start
-        self.pulling = [True] * lam                    # adv*: pull thread busy
-        self.waiting = [True] * lam                    # adv*: compute thread waits for weights
-        self.pulled_at = [0.0] * lam                   # adv*: when the weights in use were asked for
+        self.times: dict[tuple[int, int], tuple] = {}  # (learner, step) -> its gradient's times (full trace)
+        if self.overlap:  # what is on its way to each learner, told at arrival (module docstring)
+            self.incoming = [[-1] * lam for _ in range(S)]  # versions sent, per shard
+            self.pieces = [S] * lam                    # shards still to send the current pull's weights
+            self.fresh_at: list[float | None] = [None] * lam  # when the pull's last weights arrive
+            self.holds_due: dict[int, list[tuple[float, int]]] = {}  # learner -> (arrival, shard) of Holds
+            self.pulled_at = [0.0] * lam               # when the weights in use were asked for
         self.compute_seconds = 0.0
         self.holds = 0
         self.stopped, self.stopped_by, self.t_end = False, None, 0.0
@@ -158,8 +163,9 @@ class Cluster:
     def run(self) -> None:
         """Simulate until the first stopping rule (epochs, updates, seconds) fires."""
         first = self.net.request_delay
+        asking = [l for l, m in enumerate(self.learners) if m.begin() == (PULL,)]  # every learner starts so
         for s in range(self.S):
-            self._at(first, (s, [(l, None, None, True) for l in range(self.lam)], first), self._arrive)
+            self._at(first, (s, [(l, None, True) for l in asking], first), self._arrive)
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:
@@ -198,13 +204,13 @@ class Cluster:
         if shard.free > t:
             t = shard.free
         ps = shard.ps
-        for l, j, handle, pull in items:
+        for l, j, pull in items:
             if j is None:
                 decisions = ps.pull(l)
             elif pull:  # the pull is answered after the push is processed
-                decisions = ps.push(l, j, handle) + ps.pull(l)
+                decisions = ps.push(l, j) + ps.pull(l)
             else:
-                decisions = ps.push(l, j, handle)
+                decisions = ps.push(l, j)
             burst = len(decisions) > BURST
             if burst:
                 self._burst = []
@@ -217,8 +223,10 @@ class Cluster:
                     shard.busy += cost
                     t += cost
                     self._applied(shard, d, t)
-                else:
+                else:  # Hold (no learner leaves a simulated run: no BarrierShrunk)
                     self.holds += 1
+                    if self.hears_holds:
+                        self._hold_sent(d.learner, s, t)
             if burst:
                 events, self._burst = self._burst, None
                 if events:
@@ -242,7 +250,9 @@ class Cluster:
         if not main:
             return
         if self.writer is not None:
-            self.writer.update(update, t, [a.gradient for a in update.gradients] if self.full else ())
+            times = self.times
+            self.writer.update(update, t, [times.pop((a.learner, a.step)) for a in update.gradients]
+                               if self.full else ())
         done = shard.ps.gradients_applied
         if done >= self._next_tick:  # ticks never pass the target, so it is checked only here
             self._bar.update(min(done, self.target) - self._bar.n)
@@ -255,54 +265,43 @@ class Cluster:
     # --- learner side -------------------------------------------------------------------
 
     def _weights(self, s: int, l: int, version: int, t: float) -> None:
-        """Shard s sends `version` to learner l at t; once every shard has, the learner goes on:
-        base/adv compute from then and push, the next pull riding along; adv* see `_start`."""
+        """Shard s sends `version` to learner l at t. base/adv: once every shard's weights are in, the
+        learner computes from then and pushes, the next pull riding along; adv*: see `_told`."""
         net = self.net
         if net.leaf:
             arrival = net.tree_weights(s, l, version, t)
         else:
             arrival = hop(t, net.shard_bytes, net.shard_out[s], net.down[l], net.latency)[1]
-        self.incoming[s][l] = version
-        if self.S == 1:  # its only piece: no countdown (the per-learner lists are cache misses at large λ)
-            t0 = arrival
-        else:
-            ready = self.ready
-            if arrival > ready[l]:
-                ready[l] = arrival
-            left = self.pieces[l] - 1
-            if left:
-                self.pieces[l] = left
-                return
-            t0 = ready[l]
-            self.pieces[l], ready[l] = self.S, 0.0  # counted down: set for the learner's next pull
         if self.overlap:
-            self.fresh_at[l], self.pulling[l] = t0, False
-            if self.waiting[l]:
-                self.waiting[l] = False
-                self._start(l, t0)
+            self._weights_on_way(s, l, version, arrival)
             return
+        m = self.learners[l]
+        if self.S == 1:  # its only piece (the per-learner lists are cache misses at large λ)
+            t0 = arrival
+        elif arrival > self.ready[l]:
+            self.ready[l] = arrival
+        if not m.weights(s, version):  # once every shard's weights are in: ADOPT, COMPUTE, PUSH_PULL
+            return
+        if self.S > 1:
+            t0, self.ready[l] = self.ready[l], 0.0
         c = self.compute(l)
         self.compute_seconds += c
         t1 = t0 + c
-        handle = (self.t_pull[l], t0, t1, t1) if self.full else None
-        versions = (version,) if self.S == 1 else self._holding(l)
-        self._at(t1 + self.push_delay, (l, t1, versions, handle, True), self._pushed)
-
-    def _holding(self, l: int) -> tuple[int, ...]:
-        """The version of each shard learner l computes on."""
-        return tuple([p[l] for p in self.pulled])
+        if self.full:
+            self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t1)
+        self._at(t1 + self.push_delay, (l, t1, m.pushed, True), self._pushed)
 
     def _pushed(self, event) -> None:
         """Learner l hands a gradient, computed on `versions`, to the network at t (base/adv: its next pull
         rides along)."""
         if self.stopped:
             return
-        l, t, versions, handle, pull = event.value
+        l, t, versions, pull = event.value
         if pull and self.full:
             self.t_pull[l] = t
         net = self.net
-        for s in range(self.S):
-            item = (l, versions[s], handle, pull)
+        for s, j in enumerate(versions):
+            item = (l, j, pull)
             if net.leaf:
                 sent = net.tree_push(l, s, t, item)
                 if sent is not None:  # else summed into a message already on its way
@@ -316,32 +315,89 @@ class Cluster:
 
     # --- adv*: separate compute, push and pull threads ------------------------------------
 
-    def _start(self, l: int, t: float) -> None:
-        """adv*: the compute thread is free at t; adopt arrived weights, keep the pull thread busy, compute."""
+    def _weights_on_way(self, s: int, l: int, version: int, arrival: float) -> None:
+        """adv*: shard s's weights reach learner l at `arrival`; once every shard's are on their way, the
+        learner is told at its next hand-over, or now if it waits for them (nothing else can reach it first)."""
+        self.incoming[s][l] = version
+        t0 = arrival
+        if self.S > 1:
+            ready = self.ready
+            if arrival > ready[l]:
+                ready[l] = arrival
+            left = self.pieces[l] - 1
+            if left:
+                self.pieces[l] = left
+                return
+            t0 = ready[l]
+            self.pieces[l], ready[l] = self.S, 0.0
+        self.fresh_at[l] = t0
+        m = self.learners[l]
+        if m.compute_thread is WAITING:
+            self._act(l, m, self._tell_weights(l, m), t0)
+
+    def _hold_sent(self, l: int, s: int, t: float) -> None:
+        """adv*: shard s holds learner l's pull at t; the Hold reaches it a request's delay later."""
+        self.holds_due.setdefault(l, []).append((t + self.net.request_delay, s))
+
+    def _tell_weights(self, l: int, m) -> tuple:
+        """Tell learner l of its pull's weights (after the Holds that came before them on the same links)."""
+        due = self.holds_due.pop(l, ())
+        for _, s in due:
+            m.held(s)
+        self.fresh_at[l] = None
+        out = ()
+        for s in range(self.S):
+            out = m.weights(s, self.incoming[s][l])
+        return out
+
+    def _told(self, l: int, m, t: float) -> None:
+        """Tell learner l what reached it by t: Holds, then its pull's weights."""
+        due = self.holds_due.get(l)
+        if due:
+            later = [(a, s) for a, s in due if a > t]
+            for a, s in due:
+                if a <= t:
+                    m.held(s)
+            if later:
+                self.holds_due[l] = later
+            else:
+                del self.holds_due[l]
         fresh = self.fresh_at[l]
         if fresh is not None and fresh <= t:
-            for s in range(self.S):
-                self.pulled[s][l] = self.incoming[s][l]
-            self.fresh_at[l], self.pulled_at[l], fresh = None, self.t_pull[l], None
-        if fresh is None and not self.pulling[l]:
-            self.pulling[l], self.t_pull[l] = True, t
-            arrive = t + self.net.request_delay
-            for s in range(self.S):
-                self._at(arrive, (s, [(l, None, None, True)], arrive), self._arrive)
-        if self.bounded and any(sh.ps.state(l) == HELD for sh in self.shards):
-            self.waiting[l] = True
-            return
-        c = self.compute(l)
-        self.compute_seconds += c
-        self._at(t + c, (l, t, t + c), self._overlap_computed)
+            self._tell_weights(l, m)
 
     def _overlap_computed(self, event) -> None:
-        """adv*: the push thread takes the gradient once the previous one has left the link (that push's
-        event, at its hand-over, came before this compute end); the compute thread goes on from then."""
+        """adv*: the compute ends at t1; the gradient is handed over once the previous one has left the link
+        (that push's event, at its hand-over, came before this compute end), and the learner decides on."""
         if self.stopped:
             return
         l, t0, t1 = event.value
-        handoff = max(t1, self.net.up[l].free)
-        handle = (self.pulled_at[l], t0, t1, handoff) if self.full else None
-        self._at(handoff, (l, handoff, self._holding(l), handle, False), self._pushed)
-        self._start(l, handoff)
+        m = self.learners[l]
+        free = self.net.up[l].free
+        handoff = free if free > t1 else t1
+        self._told(l, m, handoff)
+        if m.push_thread is SENDING and free <= t1:
+            m.sent()  # the previous gradient had left before this one was ready
+        decisions = m.computed()
+        if not decisions:  # it waits for the push thread, free at the hand-over
+            decisions = m.sent()
+        self._act(l, m, decisions, handoff, t0, t1)
+
+    def _act(self, l: int, m, decisions: tuple, t: float, t0: float = 0.0, t1: float = 0.0) -> None:
+        """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""
+        for d in decisions:
+            if d is PUSH:
+                if self.full:
+                    self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
+                self._at(t, (l, t, m.pushed, False), self._pushed)
+            elif d is ADOPT:
+                self.pulled_at[l] = self.t_pull[l]
+            elif d is PULL:
+                self.t_pull[l] = t
+                arrive = t + self.net.request_delay
+                for s in range(self.S):
+                    self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
+            else:  # COMPUTE
+                c = self.compute(l)
+                self.compute_seconds += c
+                self._at(t + c, (l, t, t + c), self._overlap_computed)

@@ -89,8 +89,9 @@ class Wired:
                 for q in self.up[l]:
                     q.append((PULL, None))
             elif d == COMPUTE:
-                self.computing.add(l)
                 self.computes.append((l, m.versions, m.holds))
+                if PUSH_PULL not in decisions:  # serial: its push follows at once (the links' order is random)
+                    self.computing.add(l)
             else:
                 assert d == ADOPT
 
