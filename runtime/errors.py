@@ -1,4 +1,12 @@
-"""The one error the runtime raises for the user: a one-line message the CLI prints as `rudra: <msg>`."""
+"""The errors the runtime raises for the user: one-line messages the CLI prints as `rudra: <msg>`."""
+from __future__ import annotations
+
+import re
+import signal
+
+_LOCATION = re.compile(r"^\[[^\]]*\]\s*")         # gloo's "[/path/pair.cc:537] " prefix
+_ADDRESS = re.compile(r"\s*\[[0-9a-fA-F.:]+\]:\d+")  # " [127.0.0.1]:32995"
+_ADVICE = re.compile(r"\.\s+This is typically caused by.*$")  # gloo's advice, ending in "GLHF!" and an emoji
 
 
 class LaunchError(Exception):
@@ -8,7 +16,20 @@ class LaunchError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
+class Interrupted(KeyboardInterrupt):
+    """The launcher got SIGINT or SIGTERM: the run was ended and its directory says so."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
 def first_line(error: BaseException) -> str:
-    """The first line of an exception's message (gloo's run to several), or its type's name."""
+    """What an exception says, in one short line: its first line without gloo's source location, peer
+    address and advice (gloo runs to several sentences and an emoji), or its type's name."""
     lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    if not lines:
+        return type(error).__name__
+    text = _ADVICE.sub("", _ADDRESS.sub("", _LOCATION.sub("", lines[0])))
+    return text.rstrip(". ") or type(error).__name__

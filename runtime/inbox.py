@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import torch.distributed as dist
 
-from .errors import first_line
 from .wire import Message
 
 
@@ -34,7 +33,6 @@ class Closed:
     """The connection to `rank` failed (the peer exited or died); nothing more comes from it."""
 
     rank: int
-    why: str
 
 
 @dataclass(frozen=True)
@@ -101,8 +99,8 @@ class Inbox:
                 return
             try:
                 dist.recv(msg.buf, src=rank)
-            except Exception as error:
-                self._ready.put(Closed(rank, first_line(error)))
+            except Exception:  # gloo's text adds nothing to "closed its connection"
+                self._ready.put(Closed(rank))
                 return
             msg.source, msg.arrived = rank, time.monotonic()
             self.last_seen[rank] = msg.arrived

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import torch.distributed as dist
@@ -42,8 +43,9 @@ class Fault(Exception):
 class ShardServer:
     """Shard `shard` of the parameter server, running on this process until the run ends."""
 
-    def __init__(self, plan: Plan, shard: int):
+    def __init__(self, plan: Plan, shard: int, alive: Callable[[], None] | None = None):
         self.plan, self.shard = plan, shard
+        self.alive = alive or (lambda: None)  # called from the message loop: a heartbeat for the launcher
         self.layout = plan.layout
         self.me = self.layout.name(self.layout.servers[shard])
         lo, hi = plan.bounds()[shard]
@@ -81,6 +83,7 @@ class ShardServer:
         self._start()
         try:
             while self.active:
+                self.alive()
                 self._handle(self.inbox.get(self._wait()))
                 self._check_liveness()
             return self._finish()
@@ -116,8 +119,8 @@ class ShardServer:
         if type(item) is Closed:
             role, index = self.layout.role(item.rank)
             if role == "server":
-                raise Fault(f"{self.layout.name(item.rank)} is gone ({item.why})")
-            self._lose(index, f"closed its connection ({item.why})")
+                raise Fault(f"{self.layout.name(item.rank)} closed its connection")
+            self._lose(index, "closed its connection")
         elif type(item) is Starved:
             raise Fault(f"{self.me}: {item} to receive from {self.layout.name(item.rank)}")
         elif item is not None:
@@ -279,6 +282,7 @@ class ShardServer:
             self._checkpoint()
         deadline = time.monotonic() + self.plan.wait
         while missing := self.report.missing(FINAL):  # shard 0 waits for the other shards' final slices
+            self.alive()
             item = self.inbox.get(deadline - time.monotonic())
             if item is None:
                 raise Fault(f"{self.layout.name(self.layout.servers[missing[0]])} sent no final weights "
