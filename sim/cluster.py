@@ -317,7 +317,7 @@ class Cluster:
 
     def _weights_on_way(self, s: int, l: int, version: int, arrival: float) -> None:
         """adv*: shard s's weights reach learner l at `arrival`; once every shard's are on their way, the
-        learner is told at its next hand-over, or now if it waits for them (nothing else can reach it first)."""
+        learner is told at its next hand-over, or at their arrival if it waits for them (`_wake`)."""
         self.incoming[s][l] = version
         t0 = arrival
         if self.S > 1:
@@ -331,8 +331,13 @@ class Cluster:
             t0 = ready[l]
             self.pieces[l], ready[l] = self.S, 0.0
         self.fresh_at[l] = t0
-        m = self.learners[l]
-        if m.compute_thread is WAITING:
+        self._wake(l, self.learners[l])
+
+    def _wake(self, l: int, m) -> None:
+        """A learner waiting for weights already on their way is told of them now, for their arrival: what
+        else could reach it first (Holds of the same pull) comes before them on the same links."""
+        t0 = self.fresh_at[l]
+        if t0 is not None and m.compute_thread is WAITING:
             self._act(l, m, self._tell_weights(l, m), t0)
 
     def _hold_sent(self, l: int, s: int, t: float) -> None:
@@ -382,6 +387,7 @@ class Cluster:
         if not decisions:  # it waits for the push thread, free at the hand-over
             decisions = m.sent()
         self._act(l, m, decisions, handoff, t0, t1)
+        self._wake(l, m)  # stopped by a Hold whose pull's weights are already on their way
 
     def _act(self, l: int, m, decisions: tuple, t: float, t0: float = 0.0, t1: float = 0.0) -> None:
         """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""

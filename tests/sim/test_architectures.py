@@ -63,3 +63,15 @@ def test_adv_star_is_no_gain_when_communication_is_free(run_sim):
                    sim={"trace": "summary"}).summary
     assert star["gradients_per_second"] == pytest.approx(base["gradients_per_second"], rel=0.01)
     assert star["staleness"]["mean"] > base["staleness"]["mean"]
+
+
+def test_adv_star_learner_told_of_a_hold_stops_until_its_weights_arrive(run_sim):
+    """adv* with max_staleness: a learner whose pull is held (it gets a Hold message) computes no further
+    minibatch until that pull's weights arrive, so the bound lowers ⟨σ⟩ and costs gradients/s."""
+    free = _comm_heavy(run_sim, "adv*")
+    held = run_sim({"name": "async", "learners": 4, "architecture": "adv*", "max_staleness": 1},
+                   cluster={"sample_seconds": T, "latency": 0.001, "bandwidth": 1e7},
+                   sim={"trace": "summary"}, model_bytes=100_000, samples=4000).summary
+    assert held["holds"] > 100
+    assert held["staleness"]["mean"] < free["staleness"]["mean"] - 1
+    assert held["gradients_per_second"] < 0.9 * free["gradients_per_second"]
