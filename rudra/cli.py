@@ -89,7 +89,7 @@ def cmd_check(args) -> int:
 def cmd_simulate(args) -> int:
     from rudra.runner import run_experiment
 
-    exp = load(args.file, args.set)
+    exp = load(args.file, args.set + (["sim.numerics=true"] if args.numerics else []))
     out = run_dir(exp, "sim", args.out)
     summary = run_experiment(exp, "simulate", out, progress_wanted())
     print_summary(f"simulated {exp.experiment.name}", summary, out)
@@ -152,6 +152,16 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from rudra.reproduce import reproduce
+    done = reproduce(writable(Path(args.out)), quick=args.quick, cifar10=args.cifar10, progress=progress_wanted())
+    for f in done["findings"]:
+        print(f"{f.title}: {f.verdict}\n  {f.numbers}")
+    print("wrote " + ", ".join(map(str, done["table"])) + f" and {len(done['figures'])} figure files in "
+          f"{Path(args.out) / 'figures'}")
+    return 0
+
+
 def cmd_later(args) -> int:
     raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
 
@@ -177,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = with_file("simulate", "predict runtime, throughput and staleness of FILE's cluster (SimPy)")
     c.add_argument("--out", help="run directory (default <experiment.out>/<name>/sim)")
+    c.add_argument("--numerics", action="store_true", help="also run the real gradients in simulated order "
+                   "(the same as --set sim.numerics=true): test error per epoch in metrics.csv")
     c.set_defaults(run=cmd_simulate)
 
     c = with_file("train", "train for real with FILE's protocol on torch.distributed (local, or under torchrun)", True)
@@ -226,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dask", metavar="ADDRESS", help="run the points on the existing Dask cluster whose scheduler "
                    "is at ADDRESS, e.g. tcp://HOST:8786 (needs rudra[dask])")
     c.set_defaults(run=cmd_sweep)
+
+    c = sub.add_parser("reproduce", help="rerun the paper's studies at a size that fits here: table and figures",
+                       description="staleness, learning-rate modulation, μλ, runtime and architectures, each in "
+                       "the simulator's numerics mode and, where λ fits this machine, for real")
+    c.add_argument("--quick", action="store_true", help="a small version of every study (CI: about two minutes)")
+    c.add_argument("--out", default="runs/reproduce", help="folder for the runs, results.md/.csv and figures/ "
+                   "(default runs/reproduce)")
+    c.add_argument("--cifar10", metavar="PATH", help="also run the accuracy studies with cifar10_full on "
+                   "CIFAR-10 from PATH (the cifar-10-batches-py folder; hours)")
+    c.set_defaults(run=cmd_reproduce)
 
     for name, text in LATER.items():
         c = sub.add_parser(name, help=f"{text} (not yet available)")

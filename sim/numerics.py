@@ -2,14 +2,16 @@
 
 The cluster model decides who computes on which weights and when updates
 happen; this module does the arithmetic at three hook points (after FLSim's
-training simulator: drawn durations, real updates in simulated order):
+training simulator: drawn durations, real updates in simulated order), which
+NumericsCluster calls around the plain Cluster's own steps, so a simulation
+without numerics runs exactly the tuned code it always ran:
 
-  sent(s, v)            shard s sent its version v to a learner: it is referenced
-  gradient(l, versions) learner l's compute finished: forward/backward on those
-                        weights (one version per shard) with l's next minibatch,
-                        the same LearnerStream the real learner draws
-  applied(s, update, t) shard s applies an Update: models/step.py's SGD with
-                        protocol/'s scales and lr, then evaluation when due
+  sent(s, v)             shard s sent its version v to a learner: it is referenced
+  gradient(l, versions)  learner l's compute finished: forward/backward on those
+                         weights (one version per shard) with l's next minibatch,
+                         the same LearnerStream the real learner draws
+  applied(s, update, gs) shard s applies an Update: models/step.py's SGD with
+                         protocol/'s scales and lr, then evaluation when due
 
 Theory of operation: each shard keeps ONE live weight vector (its slice) and
 counts the references learners hold on each version. Versions are copied on
@@ -40,7 +42,9 @@ from rudra.models.sampling import LearnerStream
 from rudra.models.spec import DataSpec, ModelSpec
 from rudra.models.step import Sgd, flat_model
 from rudra.protocol import ProtocolSpec, TrainSpec, TraceWriter, Update
+from rudra.protocol.learner import ADOPT
 
+from .cluster import Cluster, Shard
 from .errors import SimError
 
 
@@ -128,21 +132,22 @@ class Numerics:
                 self.release(s, v)
         return Gradient(net.grads.clone(), loss)
 
-    def applied(self, s: int, update: Update, t: float) -> None:
-        """Shard s applies `update`: θ ← θ − lr·Σ scale·g over its slice; shard 0 also drives evaluation."""
+    def applied(self, s: int, update: Update, gradients: list[Gradient], t: float) -> None:
+        """Shard s applies `update`, whose k-th gradient is gradients[k]: θ ← θ − lr·Σ scale·g over its slice;
+        shard 0 also drives evaluation."""
         shard = self.shards[s]
         if shard.refs.get(shard.version):  # someone still computes on the version about to change
             shard.frozen[shard.version] = shard.weights.clone()
             self.peak_versions = max(self.peak_versions, len(shard.frozen) + 1)
         lo, hi = shard.lo, shard.hi
-        shard.sgd.apply(((a.scale, a.gradient.grad[lo:hi]) for a in update.gradients), update.lr)
+        shard.sgd.apply(((a.scale, g.grad[lo:hi]) for a, g in zip(update.gradients, gradients)), update.lr)
         shard.version = update.version  # `loaded` stays right: a version's weights never change
         if s:
             return
         self.applied_gradients += len(update.gradients)
-        for a in update.gradients:
-            self.loss_sum += a.gradient.loss
-        self.loss_n += len(update.gradients)
+        for g in gradients:
+            self.loss_sum += g.loss
+        self.loss_n += len(gradients)
         self.bar.update(len(update.gradients))
         while self.applied_gradients >= self.next_eval * self.eval_gradients:
             self._evaluate(t)
@@ -177,3 +182,66 @@ class Numerics:
         self.writer.metrics(epoch, t, train_loss, test_error)
         self.last = {"epoch": epoch, "test_error": test_error, "test_loss": test_loss, "train_loss": train_loss}
         self.bar.set_postfix({"epoch": f"{epoch:.2f}", "err": f"{100 * test_error:.1f}%"}, refresh=False)
+
+
+class NumericsCluster(Cluster):
+    """The cluster model with Numerics at its hook points; its timing and decisions are Cluster's own.
+
+    A gradient waits in a side table under (learner, step), the names the protocol's Applied gives it (as
+    the trace's times do): shard s applies the slice of it that it owns, and it goes once every shard has."""
+
+    def __init__(self, protocol: ProtocolSpec, train: TrainSpec, *args, model: ModelSpec, data: DataSpec,
+                 seed: int, eval_every: float, threads: int = 1, progress: bool = False, **kwargs):
+        super().__init__(protocol, train, *args, progress=False, **kwargs)
+        torch.set_num_threads(threads)  # as a real learner computes (two threads on a tiny net: several × slower)
+        self.num = Numerics(protocol, train, model, data, seed=seed, train_samples=kwargs["train_samples"],
+                            eval_every=eval_every, writer=self.writer, progress=progress)
+        self.pending: dict[tuple[int, int], list] = {}  # (learner, step) -> [Gradient, shards still to apply]
+        self.steps = [0] * self.lam                       # gradients computed per learner
+        self.adopted: dict[int, tuple[int, ...]] = {}    # adv*: the weights a learner computes on
+
+    def run(self) -> None:
+        """Evaluate the initial weights, simulate, evaluate the final ones (metrics.csv)."""
+        self.num.start()
+        super().run()
+        self.num.finish(self.t_end)
+
+    def _compute_done(self, l: int, versions: tuple[int, ...], release: bool) -> None:
+        self.pending[(l, self.steps[l])] = [self.num.gradient(l, versions, release), self.S]
+        self.steps[l] += 1
+
+    def _weights(self, s: int, l: int, version: int, t: float) -> None:
+        self.num.sent(s, version)
+        super()._weights(s, l, version, t)
+
+    def _pushed(self, event) -> None:
+        l, _, versions, pull = event.value
+        if pull and not self.stopped:  # base/adv: the compute that just ended used this pull's weights
+            self._compute_done(l, versions, release=True)
+        super()._pushed(event)
+
+    def _overlap_computed(self, event) -> None:
+        if not self.stopped:  # adv*: computed on the weights adopted last (let go at the next ADOPT)
+            l = event.value[0]
+            self._compute_done(l, self.learners[l].versions, release=False)
+        super()._overlap_computed(event)
+
+    def _act(self, l: int, m, decisions: tuple, *args) -> None:
+        if ADOPT in decisions:
+            for s, v in enumerate(self.adopted.get(l, ())):
+                self.num.release(s, v)
+            self.adopted[l] = m.versions
+        super()._act(l, m, decisions, *args)
+
+    def _applied(self, shard: Shard, update: Update, t: float) -> None:
+        if shard.index or t <= self.max_seconds:  # else Cluster stops the run without this update
+            pending, gradients = self.pending, []
+            for a in update.gradients:
+                key = (a.learner, a.step)
+                entry = pending[key]
+                gradients.append(entry[0])
+                entry[1] -= 1
+                if not entry[1]:
+                    del pending[key]
+            self.num.applied(shard.index, update, gradients, t)
+        super()._applied(shard, update, t)

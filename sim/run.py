@@ -7,8 +7,10 @@ facts) and the simulator's own figures under "sim" (sim/record.py); the runner
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -21,6 +23,9 @@ from .cluster import Cluster, cycle_collector_paused
 from .errors import SimError
 from .spec import ClusterSpec, SimSpec
 from .record import extras, outcome
+
+if TYPE_CHECKING:
+    from rudra.models.spec import DataSpec, ModelSpec
 
 BASELINE_GRADIENTS = 2000  # λ = 1 is sequential: its rate settles within a few thousand gradients
 
@@ -53,13 +58,18 @@ def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpe
 
 def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec, *, train_samples: int,
              model_bytes: int, seed: int, out: Path, config: dict, progress: bool,
-             parameters: int | None = None) -> dict:
+             parameters: int | None = None, model: ModelSpec | None = None, data: DataSpec | None = None,
+             eval_every: float = 1.0, threads: int = 1) -> dict:
     """Simulate one experiment into the trace directory `out`; return what it wrote to run.json.
 
     `model_bytes` is the size of one weights or gradient message as the caller resolved it (the runner:
-    cluster.model_bytes if set, else the model's); `parameters` is only recorded.
+    cluster.model_bytes if set, else the model's); `parameters` is only recorded. With sim.numerics, the
+    `model` is trained on `data` in simulated order with `threads` torch threads (a real learner's) and
+    evaluated every `eval_every` epochs (metrics.csv).
     """
     _check(protocol, train, cluster, sim, train_samples, model_bytes)
+    if sim.numerics and (model is None or data is None):
+        raise SimError("sim.numerics = true: allowed only with the [model] and [data] to compute gradients of")
     wall = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,8 +79,13 @@ def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim
     # building λ learners and writing their counters allocate as much as the run: no cycle scans either
     with cycle_collector_paused():
         with TraceWriter(out, detail=sim.trace) as writer:
-            c = Cluster(protocol, train, cluster, train_samples=train_samples, model_bytes=model_bytes, seq=main_seq,
-                        writer=writer, max_updates=sim.max_updates, max_seconds=sim.max_seconds, progress=progress)
+            make = Cluster
+            if sim.numerics:  # torch and the models load only here
+                from .numerics import NumericsCluster
+                make = functools.partial(NumericsCluster, model=model, data=data, seed=seed, eval_every=eval_every,
+                                         threads=threads)
+            c = make(protocol, train, cluster, train_samples=train_samples, model_bytes=model_bytes, seq=main_seq,
+                     writer=writer, max_updates=sim.max_updates, max_seconds=sim.max_seconds, progress=progress)
             c.run()
         baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq)
                     if sim.speedup else None)

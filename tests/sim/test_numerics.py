@@ -21,7 +21,8 @@ from rudra.models.sampling import LearnerStream
 from rudra.models.spec import DataSpec, ModelSpec
 from rudra.models.step import flat_model
 from rudra.protocol import ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update
-from rudra.sim.numerics import Numerics
+from rudra.sim import ClusterSpec
+from rudra.sim.numerics import Numerics, NumericsCluster
 
 SEED = 7
 MODEL, DATA = ModelSpec(hidden=(16,)), DataSpec(train_limit=128)
@@ -87,7 +88,7 @@ class Scripted:
                 self.num.sent(0, d.version)
                 self.holding[d.learner] = d.version
             elif type(d) is Update:
-                self.num.applied(0, d, float(d.version))
+                self.num.applied(0, d, [a.gradient for a in d.gradients], float(d.version))
                 self.updates.append(d)
 
 
@@ -152,6 +153,58 @@ def sgd_batch(lam: int, steps: int, train: TrainSpec = TRAIN, data: DataSpec = D
         F.cross_entropy(net.model(d.train_x[idx]), d.train_y[idx]).backward()
         opt.step()
     return net.params
+
+
+# --- the simulator in numerics mode ----------------------------------------------------------------------
+
+JITTER = ClusterSpec(sample_seconds=1e-3, jitter_dist="lognormal", jitter_cv=0.3, latency=1e-4)
+
+
+def simulated(tmp_path, protocol: ProtocolSpec, cluster: ClusterSpec = JITTER, epochs: float = 1.0):
+    """A numerics-mode run (full trace) of the module's setting: the cluster, its gradients.csv and updates.csv."""
+    out = tmp_path / "sim"
+    with TraceWriter(out, detail="full") as writer:
+        c = NumericsCluster(protocol, TrainSpec(**{**TRAIN.__dict__, "epochs": epochs}), cluster,
+                            train_samples=DATA.train_limit, model_bytes=10_000, seq=np.random.SeedSequence(1),
+                            writer=writer, model=MODEL, data=DATA, seed=SEED, eval_every=0.5)
+        c.run()
+    return c, pd.read_csv(out / "gradients.csv"), pd.read_csv(out / "updates.csv"), pd.read_csv(out / "metrics.csv")
+
+
+@pytest.mark.parametrize("protocol", [
+    ProtocolSpec(name="async", learners=6),
+    ProtocolSpec(name="softsync", learners=6, n=3, lr_policy="per-gradient"),
+    ProtocolSpec(name="softsync", learners=6, n=1, lr_policy="mean-staleness"),
+    ProtocolSpec(name="async", learners=6, max_staleness=2),
+    ProtocolSpec(name="async", learners=6, architecture="adv*", lr_policy="per-gradient"),
+], ids=["async", "3-softsync", "1-softsync", "bounded", "adv*"])
+def test_numerics_mode_ends_on_the_weights_its_own_trace_replays_to(tmp_path, protocol):
+    c, grads, updates, metrics = simulated(tmp_path, protocol)
+    assert len(grads) >= c.target and grads.staleness.max() > 0  # the last update may overshoot the target
+    torch.testing.assert_close(c.num.weights(), replay(grads, updates, protocol), rtol=1e-5, atol=1e-6)
+    # t = 0, every eval_every, the end: each at the first update past the point (1-softsync: 6 gradients = 0.19)
+    assert metrics.epoch.tolist() == pytest.approx([0, 0.5, 1.0], abs=0.2) and metrics.t.is_monotonic_increasing
+    shard = c.num.shards[0]  # what is left at the stop: at most a pull and a gradient per learner
+    assert len(c.pending) <= protocol.learners and sum(shard.refs.values()) <= 2 * protocol.learners
+    assert set(shard.frozen) <= set(shard.refs)
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_numerics_hardsync_equals_sgd_with_batch_mu_lambda(tmp_path, shards):
+    protocol = ProtocolSpec(name="hardsync", learners=4, architecture="adv" if shards > 1 else "base", shards=shards)
+    c, grads, updates, _ = simulated(tmp_path, protocol)
+    assert len(updates) == 8 and (grads.staleness == 0).all() and c.num.peak_versions == 1  # no copy needed
+    torch.testing.assert_close(c.num.weights(), sgd_batch(4, 8), rtol=1e-5, atol=1e-6)
+
+
+def test_adv_shards_each_apply_their_slice_of_every_gradient(tmp_path):
+    """Two shards in lockstep (no jitter: the same arrival order at both) end where one server would."""
+    steady = ClusterSpec(sample_seconds=1e-3, latency=1e-4)
+    one, grads, updates, _ = simulated(tmp_path / "one", ProtocolSpec(name="async", learners=3), steady)
+    two, *_ = simulated(tmp_path / "two", ProtocolSpec(name="async", learners=3, architecture="adv", shards=2),
+                        steady)
+    assert grads.staleness.max() > 0
+    torch.testing.assert_close(two.num.weights(), one.num.weights(), rtol=1e-5, atol=1e-6)
 
 
 # --- against the real runtime (one real run each) ------------------------------------------------------
