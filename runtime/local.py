@@ -34,8 +34,9 @@ from rudra.protocol import read_run_json
 
 from . import salvage
 from .errors import Interrupted, LaunchError, first_line
-from .rank import RENDEZVOUS_SECONDS, run_rank
 from .plan import Plan
+from .processes import name_this_process
+from .rank import RENDEZVOUS_SECONDS, run_rank
 
 EXIT_GRACE = 5.0  # seconds learners get to exit after their server is done
 HUNG = 1.5        # × runtime.timeout without a heartbeat: the server hangs (its learners give up at 2 ×)
@@ -115,6 +116,7 @@ class _signals_interrupt:
 def _child(plan: Plan, rank: int, port: int, report, beats, lifeline) -> None:
     """A spawned process: connect to the local store, play the rank's role, report a failure in one line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the launcher decides what an interrupt ends, and ends this
+    name_this_process(*plan.layout.role(rank))
     threading.Thread(target=_exit_with_launcher, args=(lifeline,), daemon=True).start()
     loopback = next((name for _, name in socket.if_nameindex() if name in ("lo", "lo0")), None)
     if loopback is not None:

@@ -8,8 +8,10 @@ update row never reached the disk, histograms as of the last flush, run.json
 still saying "running". The launcher outlives it and settles the directory:
 
   * every file ends with a whole row;
-  * gradients.csv holds no row past the last updates.csv row (a gradient is
-    in the trace only with the update that applied it);
+  * updates.csv and gradients.csv end at the last update whose gradient rows
+    are all there (a gradient is in the trace only with the update that
+    applied it, and an update only with its gradients), metrics.csv at the
+    last evaluation of weights that are still in the trace;
   * staleness.csv and learners.csv are counted again from gradients.csv (a
     summary-only trace keeps them as last flushed);
   * run.json says "failed" or "interrupted" with the reason, and counts what
@@ -43,20 +45,21 @@ def settle(plan: Plan, status: str, reason: str) -> None:
         return
     for name in APPENDED:
         _whole_rows(out / name)
-    updates = _rows(out / "updates.csv")
-    last = int(updates[-1]["version"]) if updates else 0
     full = plan.runtime.trace == "full"
-    gradients = _cut_after(out / "gradients.csv", last) if full else []
+    updates, gradients = _whole_updates(out) if full else ([], [])
     if full:  # the histograms follow the rows kept
         for name in REWRITTEN:
             (out / name).unlink(missing_ok=True)
     writer = TraceWriter(out, detail=plan.runtime.trace, append=True)
-    if full:
-        writer.tally.add(Applied(int(g["learner"]), int(g["step"]), int(g["pulled_version"]), int(g["staleness"]),
-                                 float(g["scale"]), None) for g in gradients)
+    writer.tally.add(Applied(int(g["learner"]), int(g["step"]), int(g["pulled_version"]), int(g["staleness"]),
+                             float(g["scale"]), None) for g in gradients)
     applied = sum(writer.histogram.values())
     writer.close()
-    metrics = _rows(out / "metrics.csv")
+    metrics = _table(out / "metrics.csv")
+    if full:  # no evaluation past the gradients kept (epochs rise row by row)
+        metrics = metrics[:sum(float(r["epoch"]) * plan.per_epoch <= applied + 1e-6 for r in metrics)]
+        _keep(out / "metrics.csv", len(metrics))
+    last = int(updates[-1]["version"]) if updates else 0
     seconds = max([float(r["t"]) for r in updates[-1:] + metrics[-1:]], default=0.0)
     write_run_json(out, {**run, **run_outcome(status=status, stopped_by=status, seconds=seconds, target_seconds=None,
                                               gradients=applied, updates=last, holds=None, lost_learners=None),
@@ -77,26 +80,32 @@ def _whole_rows(path: Path) -> None:
         path.unlink()
 
 
-def _rows(path: Path) -> list[dict]:
+def _whole_updates(out: Path) -> tuple[list[dict], list[dict]]:
+    """Cut updates.csv and gradients.csv back to the last update whose gradient rows are all there (the two
+    files reach the disk separately); the rows kept of each."""
+    updates, gradients = _table(out / "updates.csv"), _table(out / "gradients.csv")
+    u = g = 0
+    while u < len(updates):
+        n, applied = int(updates[u]["n_gradients"]), int(updates[u]["version"]) - 1
+        rows = gradients[g:g + n]
+        if len(rows) < n or any(int(r["applied_version"]) != applied for r in rows):
+            break
+        u, g = u + 1, g + n
+    _keep(out / "updates.csv", u)
+    _keep(out / "gradients.csv", g)
+    return updates[:u], gradients[:g]
+
+
+def _table(path: Path) -> list[dict]:
+    """The rows of a trace CSV file ([] if there is none); every value a string."""
     if not path.exists():
         return []
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
-def _cut_after(path: Path, last: int) -> list[dict]:
-    """Truncate gradients.csv before its first row applied to version `last` or later (their update row is
-    missing); the rows kept."""
-    if not path.exists():
-        return []
-    with open(path, "rb") as f:
-        lines = f.readlines()
-    column = lines[0].decode().rstrip("\n").split(",").index("applied_version")
-    kept, size = 1, len(lines[0])  # the header
-    for line in lines[1:]:
-        if int(line.split(b",")[column]) >= last:  # the update that applied it is version applied_version + 1
-            break
-        kept, size = kept + 1, size + len(line)
-    with open(path, "r+b") as f:
-        f.truncate(size)
-    return list(csv.DictReader(line.decode() for line in lines[:kept]))
+def _keep(path: Path, n: int) -> None:
+    """Truncate a CSV file after its header and first `n` rows."""
+    if path.exists():
+        with open(path, "r+b") as f:
+            f.truncate(sum(len(line) for _, line in zip(range(n + 1), f)))
