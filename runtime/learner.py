@@ -1,10 +1,12 @@
 """Learners: pull weights from every shard, compute a gradient on their own data stream, push it, until stopped.
 
-base, adv: one loop, pull → compute → push, the next pull riding on the push
-(as in the simulator). adv*: a compute loop on the newest weights held, a push
-thread and a pull thread, so compute overlaps both transfers; a pull leaves
-only after the pushes handed over before it (a learner's messages keep their
-order). protocol/ allows adv* with softsync and async only.
+What a learner does next is its protocol.learner machine's answer to what it
+was told (weights, a HOLD, its compute or push finished), the same machine
+the simulator drives; this module carries the answers out. base, adv: one
+loop, pull → compute → push, the next pull riding on the push. adv*: the
+compute loop carries out every decision, a push thread and a pull thread move
+the bytes, so compute overlaps both transfers; a pull leaves only after the
+pushes handed over before it (a learner's messages keep their order).
 Times sent to the server are on shard 0's clock (offset learned from each
 of its replies).
 """
@@ -19,11 +21,15 @@ import torch.distributed as dist
 
 from rudra.models import load_dataset
 from rudra.models.step import flat_model
+from rudra.protocol import new_learner
+from rudra.protocol.learner import ADOPT, COMPUTE, PULL, PUSH
 
 from .compute import Worker, stream_at
 from .errors import LaunchError, first_line
 from .plan import Plan
-from .wire import ABORT, BYE, PULL, PUSH, STOP, VALUE, Message
+from .wire import ABORT, BYE, HOLD, STOP, VALUE, Message
+from .wire import PULL as PULL_MSG
+from .wire import PUSH as PUSH_MSG
 
 
 class Learner:
@@ -44,8 +50,7 @@ class Learner:
         self.notes = [Message(0) for _ in self.bounds]  # PULL and BYE: never the push buffers (adv* sends both at once)
         self.stream = None
         self.step = self.first_step = 0
-
-
+        self.machine = new_learner(plan.protocol)
     # --- messages -----------------------------------------------------------------------------
 
     def _gone(self, shard: int, error: BaseException) -> LaunchError:
@@ -62,22 +67,28 @@ class Learner:
 
     def _pull_all(self) -> None:
         for s, msg in enumerate(self.notes):
-            self._send(s, msg.set(PULL, self.index))  # header only
+            self._send(s, msg.set(PULL_MSG, self.index))  # header only
 
     def _expect(self) -> list:
         """Post the receives for every shard's reply, before asking: a server's send waits for its receiver,
         so replies taken one shard at a time could wait on each other in a cycle."""
         return [dist.irecv(msg.buf, src=rank) for msg, rank in zip(self.replies, self.layout.servers)]
 
-    def _receive(self, works: list) -> list[int] | None:
-        """One reply from every shard (receives posted by _expect): their versions, or None when the run is over."""
-        versions, stopped = [], []
-        for s, (msg, work) in enumerate(zip(self.replies, works)):
-            try:
-                work.wait()
-            except RuntimeError as error:
-                raise self._gone(s, error) from None
-            kind, _, version, step = msg.ints()
+    def _receive(self, works: list) -> tuple | None:
+        """Every shard's answer to the pull (receives posted by _expect), told to the machine — a HOLD, then
+        the weights it held back: the machine's decisions on the last answer, or None when the run is over."""
+        decisions, stopped = (), []
+        for s, msg in enumerate(self.replies):
+            while True:
+                try:
+                    works[s].wait()
+                except RuntimeError as error:
+                    raise self._gone(s, error) from None
+                kind, _, version, step = msg.ints()
+                if kind != HOLD:
+                    break
+                self._tell(self.machine.held, s)
+                works[s] = dist.irecv(msg.buf, src=self.layout.servers[s])  # for the weights it held back
             if kind == ABORT:
                 raise LaunchError(f"{self.me}: {self.layout.name(self.layout.servers[s])} ended the run: "
                                   f"{msg.text()}")
@@ -90,13 +101,18 @@ class Learner:
                     self.step = self.first_step = step
                     self.stream = stream_at(self.n_samples, self.index, self.plan.protocol.learners,
                                             self.plan.train.minibatch, self.plan.seed, self.plan.data.sampling, step)
-            versions.append(version)
+            decisions = self._tell(self.machine.weights, s, version)
         if not stopped:
-            return versions
+            return decisions
+        self._tell(self.machine.stop)
         for s in range(len(self.replies)):  # shards still serving it must not wait for it
             if s not in stopped:
                 self._send(s, self.notes[s].set(BYE, self.index))
         return None
+
+    def _tell(self, event, *args) -> tuple:
+        """Tell the machine an event; its decisions (the loop carries them out)."""
+        return event(*args)
 
     def _adopt(self) -> None:
         """Copy the received weights into the model."""
@@ -117,7 +133,7 @@ class Learner:
         times = tuple(t + self.offset for t in times)
         for (lo, hi), msg, v in zip(self.bounds, self.pushes, versions):
             msg.payload[:hi - lo].copy_(grads[lo:hi])
-            msg.set(PUSH, self.index, v, self.step, times, flag=float(pull), value=loss)
+            msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss)
         self.step += 1
 
     def _push_all(self) -> None:
@@ -136,56 +152,71 @@ class Learner:
     # --- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
+        m = self.machine
         t_pull = time.monotonic()
         works = self._expect()
-        self._pull_all()
-        while (versions := self._receive(works)) is not None:
-            self._adopt()
-            loss, t0, t1 = self._compute()
-            self._fill(versions, (t_pull, t0, t1, t1), loss, pull=True)
-            works = self._expect()
-            self._push_all()
-            t_pull = t1
+        decisions = m.begin()  # PULL
+        while decisions is not None:
+            for d in decisions:
+                if d is PULL:
+                    self._pull_all()
+                elif d is ADOPT:
+                    self._adopt()
+                elif d is COMPUTE:
+                    loss, t0, t1 = self._compute()
+                else:  # PUSH_PULL: the gradient, the next pull riding along
+                    self._fill(m.pushed, (t_pull, t0, t1, t1), loss, pull=True)
+                    works = self._expect()
+                    self._push_all()
+                    t_pull = t1
+            decisions = self._receive(works)
 
 
 class OverlapLearner(Learner):
-    """Learner `index` under adv*: compute on this thread, pushes and pulls on two communication threads."""
+    """Learner `index` under adv*: this thread computes and carries out the machine's decisions; a push
+    thread and a pull thread send and receive, and tell the machine when they are done."""
 
     def run(self) -> None:
         self.cv = threading.Condition()
         self.stopped = False
         self.error: BaseException | None = None
-        self.fresh: list[int] | None = None      # versions received, not yet adopted
-        self.t_fresh = 0.0                        # when the pull that fetched them left
-        self.pulling = False
-        self.pull_after = 0                       # pushes that must leave before the pull
+        self.todo: list = []                      # decisions for this thread to carry out, in order
+        self.pulling = False                      # a PULL waits for the pull thread
+        self.pull_after = 0                       # pushes that must leave before it
         self.handed = self.sent = 0               # pushes handed to the push thread / sent
+        self.t_asked = 0.0                        # when the pull in flight left
         threads = [threading.Thread(target=self._guard(target), daemon=True)
                    for target in (self._pull_loop, self._push_loop)]
         for thread in threads:
             thread.start()
-        held, t_pull = None, 0.0
+        m = self.machine
         limit = self.plan.wait + 5
+        t_pull = 0.0                              # when the weights in use were asked for
+        done = None                               # (t_pull, t0, t1, loss) of the last gradient computed
+        with self.cv:
+            self.todo.extend(m.begin())
         while True:
+            compute = False
             with self.cv:
-                self._request_pull()
-                ready = self.cv.wait_for(lambda: self.stopped or self.fresh is not None or held is not None,
-                                         timeout=limit)
-                if self.stopped or not ready:
+                if not self.cv.wait_for(lambda: self.stopped or self.todo, timeout=limit) or self.stopped:
                     break
-                if self.fresh is not None:
-                    self._adopt()
-                    held, t_pull, self.fresh = self.fresh, self.t_fresh, None
-                    self._request_pull()
-            loss, t0, t1 = self._compute()
-            with self.cv:
-                if not self.cv.wait_for(lambda: self.stopped or self.sent == self.handed, timeout=limit):
-                    break
-                if self.stopped:
-                    break
-                self._fill(held, (t_pull, t0, t1, time.monotonic()), loss, pull=False)
-                self.handed += 1
+                todo, self.todo = self.todo, []
+                for d in todo:
+                    if d is PUSH:
+                        self._fill(m.pushed, (*done[:3], time.monotonic()), done[3], pull=False)
+                        self.handed += 1
+                    elif d is ADOPT:  # before the next PULL lets the pull thread receive into the same buffers
+                        self._adopt()
+                        t_pull = self.t_asked
+                    elif d is PULL:
+                        self.pulling, self.pull_after = True, self.handed
+                    else:  # COMPUTE, outside the lock
+                        compute = True
                 self.cv.notify_all()
+            if compute:
+                loss, t0, t1 = self._compute()
+                done = (t_pull, t0, t1, loss)
+                self._tell(m.computed)
         if self.error is not None:
             raise self.error
         if not self.stopped:
@@ -193,11 +224,12 @@ class OverlapLearner(Learner):
         for thread in threads:  # a push in flight finishes before the process leaves the group
             thread.join(limit)
 
-    def _request_pull(self) -> None:
-        """Ask the (idle) pull thread for fresher weights; it leaves after the pushes handed so far."""
-        if not self.pulling and self.fresh is None:
-            self.pulling, self.pull_after = True, self.handed
+    def _tell(self, event, *args) -> tuple:
+        """Tell the machine an event from any thread; its decisions go to the compute thread's list."""
+        with self.cv:
+            self.todo.extend(event(*args))
             self.cv.notify_all()
+        return ()
 
     def _guard(self, loop):
         def run():
@@ -215,19 +247,14 @@ class OverlapLearner(Learner):
                 self.cv.wait_for(lambda: self.stopped or (self.pulling and self.sent >= self.pull_after))
                 if self.stopped:
                     return
-            t = time.monotonic()
+                self.pulling, self.t_asked = False, time.monotonic()
             works = self._expect()
             self._pull_all()
-            versions = self._receive(works)
-            with self.cv:
-                if versions is None:
+            if self._receive(works) is None:
+                with self.cv:
                     self.stopped = True
-                else:
-                    self.fresh, self.t_fresh = versions, t
-                self.pulling = False
-                self.cv.notify_all()
-                if self.stopped:
-                    return
+                    self.cv.notify_all()
+                return
 
     def _push_loop(self) -> None:
         while True:
@@ -238,4 +265,4 @@ class OverlapLearner(Learner):
             self._push_all()
             with self.cv:
                 self.sent += 1
-                self.cv.notify_all()
+            self._tell(self.machine.sent)

@@ -24,14 +24,14 @@ from datetime import timedelta
 import torch.distributed as dist
 
 from rudra.models.step import Sgd, flat_model
-from rudra.protocol import HELD, BarrierShrunk, Hold, ParameterServer, ProtocolError, Send, Update
+from rudra.protocol import HELD, BarrierShrunk, Hold, ParameterServer, ProtocolError, Send, Update, learner_class
 
 from . import checkpoint
 from .errors import LaunchError, first_line
 from .inbox import Closed, Inbox, Starved
 from .plan import Plan
 from .reporter import FINAL, Reporter, SliceSender
-from .wire import ABORT, BYE, FLAG, PULL, PUSH, STOP, WEIGHTS, Message
+from .wire import ABORT, BYE, FLAG, HOLD, PULL, PUSH, STOP, WEIGHTS, Message
 
 ABORT_SECONDS = 2.0  # how long a failing server tries to tell its learners
 
@@ -52,6 +52,7 @@ class ShardServer:
         self.size = hi - lo
         self.lam = plan.protocol.learners
         self.ps = ParameterServer(plan.protocol, plan.schedule())
+        self.tell_holds = learner_class(plan.protocol).hears_holds  # adv*: a held learner stops computing
         self.out = Message(self.size)  # the weights live in the outgoing buffer: sends copy nothing
         self.weights = self.out.payload
         self.control = Message(max(self.size, 64))  # STOP / ABORT headers and texts
@@ -167,6 +168,8 @@ class ShardServer:
                 self._apply(d)
             elif type(d) is Hold:
                 self.holds += 1
+                if self.tell_holds and not self._send_header(HOLD, d.learner):
+                    gone.append(d.learner)
             # BarrierShrunk: _lose decides before carrying out; run.json reports the barrier
         for learner in gone:
             self._lose(learner, "closed its connection")
@@ -183,11 +186,16 @@ class ShardServer:
 
     def _stop(self, learner: int) -> None:
         self.active.discard(learner)
-        self.control.set(STOP, learner)
+        self._send_header(STOP, learner)  # if it is gone already, nothing is lost
+
+    def _send_header(self, kind: int, learner: int) -> bool:
+        """Send a header-only message (STOP, HOLD) to the learner; False if its connection is gone."""
+        self.control.set(kind, learner, self.ps.version)
         try:
             dist.send(self.control.frame(), self.layout.learners[learner])
         except RuntimeError:
-            pass  # it is gone already; nothing is lost
+            return False
+        return True
 
     # --- updates ------------------------------------------------------------------------------
 

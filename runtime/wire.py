@@ -31,6 +31,8 @@ STOP = 5     # the run is complete
 ABORT = 6    # the run failed; payload = UTF-8 reason
 # Shard → shard 0.
 SLICE = 7    # a weights slice for evaluation (payload)
+# Server → learner.
+HOLD = 8     # the protocol holds its pull; the weights follow later (sent to learners whose machine hears holds)
 
 
 class Message:
