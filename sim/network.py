@@ -1,17 +1,22 @@
 """Links, NICs and the optional aggregation tree, computed analytically (no events).
 
-Sharing model: **FIFO serialisation**. Every NIC direction (in, out) carries one
-message at a time, in the order the messages were handed to the network. A
-message from NIC a to NIC b starts when both are free, occupies both for
-bytes ÷ min(rate_a, rate_b), and is delivered `latency` after its last byte:
+Sharing model: **FIFO serialisation at each end's own rate**. Every NIC
+direction (in, out) serves the messages handed to it one at a time, in order,
+and a message occupies each end for bytes ÷ that end's rate; the two ends are
+independent queues, and the message is delivered `latency` after the later of
+them is done with it:
 
-    start = max(t_send, a.free, b.free);  a.free = b.free = start + bytes/rate;
-    delivered = a.free + latency
+    a.free = max(t_send, a.free) + bytes/rate_a
+    b.free = max(t_send, b.free) + bytes/rate_b
+    delivered = max(a.free, b.free) + latency
 
-Alone on a link a message thus takes latency + bytes/bandwidth exactly; k
+Alone on a link a message thus takes latency + bytes/min(rate) exactly; k
 messages handed at once to one NIC are delivered after latency + i·bytes/rate,
-i = 1..k (fair sharing would deliver all at latency + k·bytes/rate). Infinite
-NICs (bandwidth left out) are never busy. Pull requests are tiny: they cost
+i = 1..k (fair sharing would deliver all at latency + k·bytes/rate). A fast NIC
+serves many slower peers at once: m messages from learners on links of rate r
+to a server NIC of rate R ≥ m·r all arrive bytes/r after they leave, and in
+general the server carries min(R, Σ link rates). Two ends of equal rate deliver
+exactly as one shared FIFO would. Infinite NICs (bandwidth left out) are never busy. Pull requests are tiny: they cost
 latency per hop, never queue, and ride along with the push they follow.
 
 Tree (adv, adv*, `fan_in` = k): learners are the leaves, ⌈λ/k⌉ aggregators
@@ -44,26 +49,28 @@ class Nic:
 
 
 def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float, float]:
-    """Send `nbytes` from `a` to `b`, handed over at `t`: (start, delivery) under FIFO serialisation."""
-    ra, rb = a.rate, b.rate
-    rate = ra if ra < rb else rb
-    if rate == INF:
-        return t, t + latency
-    start = t
-    if a.free > start:
-        start = a.free
-    if b.free > start:
-        start = b.free
-    d = nbytes / rate
-    end = start + d
-    if ra != INF:
-        a.free = end
+    """Send `nbytes` from `a` to `b`, handed over at t: (start, delivery); each end serves FIFO at its own rate,
+    and the transfer starts once both ends have begun on it."""
+    start = end = t
+    rate = a.rate
+    if rate != INF:
+        if a.free > start:
+            start = a.free
+        d = nbytes / rate
+        end = a.free = start + d
         if a.metered:
             a.busy += d
-    if rb != INF:
-        b.free = end
+    rate = b.rate
+    if rate != INF:
+        taken = b.free if b.free > t else t
+        d = nbytes / rate
+        done = b.free = taken + d
         if b.metered:
             b.busy += d
+        if taken > start:
+            start = taken
+        if done > end:
+            end = done
     return start, end + latency
 
 

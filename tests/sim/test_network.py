@@ -82,3 +82,36 @@ def test_tree_forwards_a_cached_version_instead_of_fetching_it_again():
     net.tree_weights(0, 2, 7, 0.0)                          # other aggregator: one more transfer
     assert net.shard_out[0].busy == pytest.approx(2 * BYTES / B)
     assert math.isinf(net.up[0].rate)
+
+
+def test_a_fast_server_nic_carries_many_slower_links_at_once(run_sim):
+    """Each NIC runs at its own rate: 64 learners on 1× links, a 100× server NIC, async, no latency.
+
+    All learners pull at 0, compute T and push together; the server NIC handles 64 messages in 0.64 b/r, less
+    than one link's b/r, so every message is delivered b/r after it leaves and each round of 64 gradients takes
+    T + 2b/r exactly (the old model, holding the server NIC b/r per message, gave at most r/b gradients/s).
+    """
+    lam, r, T = 64, 1e6, 0.002
+    b = r * 0.001  # b/r = 1 ms
+    cycle = T + 2 * b / r
+    res = run_sim({"name": "async", "learners": lam}, cluster={"sample_seconds": T, "bandwidth": r,
+                                                              "server_bandwidth": 100 * r},
+                  sim={"trace": "full"}, samples=lam * 20, model_bytes=int(b))
+    t = res.csv("updates").t.to_numpy()
+    rounds = t[lam - 1::lam]                # the last update of each round
+    assert rounds[1:] - rounds[:-1] == pytest.approx([cycle] * (len(rounds) - 1), rel=1e-9)
+    assert rounds[0] == pytest.approx(b / r + T + b / r)
+
+
+def test_the_server_nic_bounds_the_aggregate_at_its_own_rate(run_sim):
+    """Same cluster, server NIC only 8× a link: min(server rate, Σ link rates) = 8r, so in steady state the
+    server's NICs carry r·8/b messages per second each way (within 1%)."""
+    lam, r, T = 64, 1e6, 0.002
+    b = r * 0.001
+    res = run_sim({"name": "async", "learners": lam}, cluster={"sample_seconds": T, "bandwidth": r,
+                                                              "server_bandwidth": 8 * r},
+                  sim={"trace": "full"}, samples=lam * 40, model_bytes=int(b))
+    t = res.csv("updates").t.to_numpy()
+    half = len(t) // 2
+    assert (half - 1) / (t[-1] - t[half]) == pytest.approx(8 * r / b, rel=0.01)
+    assert res.summary["sim"]["nic_utilisation"]["in"][0] == pytest.approx(1.0, rel=0.05)
