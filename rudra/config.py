@@ -21,6 +21,7 @@ from pathlib import Path
 import tomli_w
 
 from rudra.models.spec import DataSpec, ModelSpec
+from rudra.profile import include_profiles
 from rudra.protocol.spec import ProtocolSpec, TrainSpec, first_problem
 from rudra.runtime.spec import RuntimeSpec
 from rudra.sim.spec import ClusterSpec, SimSpec
@@ -76,13 +77,23 @@ class Experiment:
 
 # --- reading ------------------------------------------------------------------
 
-def load(path: str | Path, overrides: list[str] = ()) -> Experiment:
-    """Read, override (`section.key=value`) and validate a TOML experiment file."""
-    return parse(read(path, overrides), shown(str(path)))
+def load(path: str | Path, overrides: list[str] = (), profile: str | None = None) -> Experiment:
+    """Read, override (`section.key=value`) and validate a TOML experiment file (`profile`: rudra/profile.py)."""
+    return parse(read(path, overrides, profile), shown(str(path)))
 
 
-def read(path: str | Path, overrides: list[str] = ()) -> dict:
-    """A TOML experiment file as a document with the overrides applied, not yet validated."""
+def read(path: str | Path, overrides: list[str] = (), profile: str | None = None) -> dict:
+    """A TOML experiment file as a document with its profiles merged and the overrides applied, not yet
+    validated."""
+    doc = read_toml(path)
+    include_profiles(doc, Path(path), profile)
+    for item in overrides:
+        apply_override(doc, item)
+    return doc
+
+
+def read_toml(path: str | Path) -> dict:
+    """A TOML file as a document (ConfigError, one line, if it cannot be read or sets nothing)."""
     path, where = Path(path), shown(str(path))
     try:
         doc = tomllib.loads(path.read_text())
@@ -97,8 +108,6 @@ def read(path: str | Path, overrides: list[str] = ()) -> dict:
     if not doc:
         raise ConfigError(f"{where}: the file sets nothing; expected an experiment: [experiment], [protocol], "
                           "[train], ... sections (copy one from examples/; `rudra check --defaults` lists them)")
-    for item in overrides:
-        apply_override(doc, item)
     return doc
 
 
@@ -155,6 +164,7 @@ def parse(doc: dict, where: str = "config") -> Experiment:
         specs[section] = _section(cls, section, table, where)
     exp = Experiment(**specs)
     problem = first_problem([("cluster", exp.cluster.invalid_with(exp.protocol)),
+                             ("cluster", exp.cluster.invalid_with_train(exp.train)),
                              ("runtime", exp.runtime.invalid_with(exp.protocol)),
                              ("model", exp.model.invalid_with(exp.data))])
     if problem:

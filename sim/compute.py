@@ -1,4 +1,9 @@
-"""Learner compute time per minibatch: base time ÷ speed × straggler factor × per-step jitter."""
+"""Learner compute time per minibatch: the compute law at μ ÷ speed × straggler factor × per-step jitter.
+
+The law (ClusterSpec.minibatch_time) is compute_overhead + sample_seconds × μ, or
+a minibatch_seconds measured at this μ; these are times alone on a node (core
+sharing, where a node has more busy processes than cores, is sim/cores.py's).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +17,7 @@ class ComputeModel:
 
     def __init__(self, cluster: ClusterSpec, learners: int, minibatch: int, seq: np.random.SeedSequence):
         speed_seq, pick_seq, step_seq = seq.spawn(3)
-        base = cluster.minibatch_seconds if cluster.minibatch_seconds is not None else cluster.sample_seconds * minibatch
+        base = cluster.minibatch_time(minibatch)
         if cluster.speeds:
             speeds = np.asarray(cluster.speeds, dtype=float)
         else:

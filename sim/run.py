@@ -35,7 +35,8 @@ def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: 
     """Raise SimError naming the first setting the simulator cannot run."""
     problem = first_problem([("protocol", protocol.invalid()), ("train", train.invalid()),
                              ("cluster", cluster.invalid()), ("sim", sim.invalid()),
-                             ("cluster", cluster.invalid_with(protocol))])
+                             ("cluster", cluster.invalid_with(protocol)),
+                             ("cluster", cluster.invalid_with_train(train))])
     if problem:
         raise SimError(problem)
     if train_samples < 1:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rudra.protocol.spec import ProtocolSpec
+from rudra.protocol.spec import ProtocolSpec, TrainSpec
 
 DISTRIBUTIONS = ("constant", "normal", "lognormal", "exponential")
+DEFAULT_SAMPLE_SECONDS = 0.001
 TRACE_DETAILS = ("full", "summary")
 
 
@@ -37,10 +38,17 @@ def _dist_invalid(prefix: str, dist: str, cv: float) -> tuple[str, object, str] 
 class ClusterSpec:
     """The simulated hardware: learner compute, links, server NICs, server update cost, tree."""
 
-    sample_seconds: float = field(
-        default=0.001, metadata={"gt": 0.0, "doc": "compute seconds per training sample (minibatch time = this × μ)"})
+    compute_overhead: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "fixed compute seconds per minibatch, whatever μ (the law: "
+                                                   "compute_overhead + sample_seconds × μ)"})
+    sample_seconds: float | None = field(
+        default=None, metadata={"gt": 0.0, "doc": "compute seconds per training sample; left out: 0.001, or "
+                                                  "none with minibatch_seconds"})
     minibatch_seconds: float | None = field(
-        default=None, metadata={"gt": 0.0, "doc": "measured compute seconds per minibatch; replaces sample_seconds × μ"})
+        default=None, metadata={"gt": 0.0, "doc": "measured compute seconds per minibatch at μ = "
+                                                  "minibatch_seconds_at; replaces the law at that μ only"})
+    minibatch_seconds_at: int | None = field(
+        default=None, metadata={"min": 1, "doc": "the μ minibatch_seconds was measured at (required with it)"})
     speeds: tuple[float, ...] = field(
         default=(), metadata={"each": {"gt": 0.0},
                               "doc": "relative speed of each learner (compute time ÷ speed), one per learner"})
@@ -71,9 +79,21 @@ class ClusterSpec:
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(
         default=None, metadata={"min": 1, "doc": "bytes of weights (= of a gradient); left out: taken from the model"})
+    profile: str | None = field(
+        default=None, metadata={"doc": "a calibration profile (rudra calibrate) whose [cluster] values this file's "
+                                       "own keys override; read when the file is loaded"})
 
     def invalid(self) -> tuple[str, object, str] | None:
         """The first cross-field violation as (field, value, allowed), or None."""
+        if self.minibatch_seconds is not None:
+            if self.minibatch_seconds_at is None:
+                return ("minibatch_seconds_at", None, "the μ minibatch_seconds was measured at (or give the law: "
+                        "compute_overhead + sample_seconds × μ)")
+            for name in ("sample_seconds", "compute_overhead"):
+                if getattr(self, name):
+                    return name, getattr(self, name), "left out with minibatch_seconds (one compute time at a time)"
+        elif self.minibatch_seconds_at is not None:
+            return "minibatch_seconds_at", self.minibatch_seconds_at, "left out without minibatch_seconds"
         if self.speeds and self.speed_dist != "constant":
             return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
         for prefix in ("speed", "jitter", "update"):
@@ -89,6 +109,22 @@ class ClusterSpec:
         if self.fan_in is not None and protocol.architecture == "base":
             return "fan_in", self.fan_in, "left out with architecture 'base' (a tree needs 'adv' or 'adv*')"
         return None
+
+    def invalid_with_train(self, train: TrainSpec) -> tuple[str, object, str] | None:
+        """The first violation of a rule that needs `[train]` too, as (field, value, allowed), or None."""
+        at = self.minibatch_seconds_at
+        if self.minibatch_seconds is not None and at != train.minibatch:
+            return ("minibatch_seconds", self.minibatch_seconds,
+                    f"only at train.minibatch = {at}, where it was measured (train.minibatch is {train.minibatch}: "
+                    "give compute_overhead and sample_seconds, e.g. from rudra calibrate)")
+        return None
+
+    def minibatch_time(self, minibatch: int) -> float:
+        """Compute seconds of one minibatch of `minibatch` samples on a learner of speed 1, alone on its node."""
+        if self.minibatch_seconds is not None:
+            return self.minibatch_seconds
+        per_sample = DEFAULT_SAMPLE_SECONDS if self.sample_seconds is None else self.sample_seconds
+        return self.compute_overhead + per_sample * minibatch
 
 
 @dataclass(frozen=True)

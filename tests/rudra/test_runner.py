@@ -24,7 +24,7 @@ SMALL = {
     "train": {"minibatch": 8, "lr": 0.05, "epochs": 1.0},
     "model": {"name": "mlp", "hidden": [32]},
     "data": {"name": "digits", "train_limit": 256},
-    "cluster": {"minibatch_seconds": 0.001},
+    "cluster": {"minibatch_seconds": 0.001, "minibatch_seconds_at": 8},
     "sim": {"speedup": False},
     "runtime": {"timeout": 10.0},
 }

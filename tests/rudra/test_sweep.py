@@ -39,7 +39,7 @@ test_samples = 64
 features = 8
 
 [cluster]
-minibatch_seconds = 0.001
+sample_seconds = 0.00003125  # 1 ms at μ = 32; the sweep varies μ, so a law, not one measured time
 latency = 0.0001
 """
 GRID = ["--vary", "protocol.learners=1,2,4,8,16,32", "--vary", "protocol.n=1,4,16"]  # 18 points, 6 with n > λ
