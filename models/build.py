@@ -25,3 +25,17 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -> 
     if spec.name == "alexnet_style":
         return AlexNetStyle(input_shape[0], classes, spec.width)
     raise ValueError(f"unknown model {spec.name!r}; expected one of mlp, small_cnn, cifar10_full, alexnet_style")
+
+
+def input_problem(spec: ModelSpec, input_shape: tuple[int, ...], classes: int) -> str | None:
+    """Why the net cannot take inputs of `input_shape` (e.g. too small for its convolutions and pools), or None.
+
+    Runs one forward pass on torch's meta device: shapes only, no memory and no arithmetic.
+    """
+    import torch
+    try:
+        with torch.device("meta"):
+            build_model(spec, input_shape, classes)(torch.empty(1, *input_shape))
+    except (RuntimeError, ValueError) as e:
+        return str(e).strip().splitlines()[0]
+    return None

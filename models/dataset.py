@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from rudra.models.size import data_shape
+from rudra.models.errors import DatasetError
+from rudra.models.size import data_shape, no_test_set
 from rudra.models.sources import cifar10, digits, image_folder, synthetic
 from rudra.models.spec import DataSpec
 
@@ -36,6 +37,8 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
     train_limit keeps only the first K training samples (the readers shuffle, so they are a random subset).
     """
     train_x, train_y, test_x, test_y = READERS[spec.name](spec, seed)
+    if not len(test_y):
+        raise DatasetError(no_test_set(spec))
     _, classes = data_shape(spec)
     if spec.train_limit is not None:
         train_x, train_y = train_x[:spec.train_limit], train_y[:spec.train_limit]

@@ -6,7 +6,9 @@ and tests/models/test_nets.py checks them against the real torch modules.
 """
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,17 +80,26 @@ def data_shape(spec: DataSpec) -> tuple[tuple[int, ...], int]:
 CIFAR10_TRAIN = 50_000
 
 
-def train_samples(spec: DataSpec) -> int:
-    """Training-set size N after train_limit, without loading the data (an epoch is N/μ gradients).
+CIFAR10_TEST = 10_000
 
-    Follows the readers' splits: digits and image_folder hold out test_fraction
-    of every class; CIFAR-10's five batches hold 50,000 images.
-    """
+
+@dataclass(frozen=True)
+class Split:
+    """Sample counts of a data set, without loading it: what the reader loads, and its two parts."""
+
+    loaded: int  # train and test, before train_limit
+    train: int   # N, after train_limit: an epoch is N/μ gradients
+    test: int
+
+
+def split_sizes(spec: DataSpec) -> Split:
+    """The readers' splits, counted: digits and image_folder hold out test_fraction of every class (at least
+    one image stays in train); CIFAR-10's five batches hold 50,000 images and its test batch 10,000."""
     from rudra.models.sources.common import held_out
     if spec.name == "synthetic":
-        n = spec.samples
+        train, test = spec.samples, spec.test_samples
     elif spec.name == "cifar10":
-        n = CIFAR10_TRAIN
+        train, test = CIFAR10_TRAIN, CIFAR10_TEST
     else:
         if spec.name == "digits":
             from sklearn.datasets import load_digits
@@ -96,5 +107,26 @@ def train_samples(spec: DataSpec) -> int:
         else:
             from rudra.models.sources.image_folder import image_files
             counts = [len(files) for files in image_files(spec)]
-        n = sum(c - held_out(c, spec.test_fraction) for c in counts)
-    return n if spec.train_limit is None else min(n, spec.train_limit)
+        test = sum(held_out(c, spec.test_fraction) for c in counts)
+        train = sum(counts) - test
+    return Split(train + test, train if spec.train_limit is None else min(train, spec.train_limit), test)
+
+
+def train_samples(spec: DataSpec) -> int:
+    """Training-set size N after train_limit, without loading the data (an epoch is N/μ gradients)."""
+    return split_sizes(spec).train
+
+
+def data_bytes(spec: DataSpec) -> int:
+    """Bytes the loaded data set takes in one process: float32 inputs and int64 labels, train and test."""
+    shape, _ = data_shape(spec)
+    return split_sizes(spec).loaded * (BYTES_PER_PARAMETER * math.prod(shape) + 8)
+
+
+def no_test_set(spec: DataSpec) -> str:
+    """The one line for a data set whose split leaves the test set empty (only small image folders can)."""
+    from rudra.models.sources.common import held_out
+    need = next(c for c in itertools.count(2) if held_out(c, spec.test_fraction))  # rounds to one image held out
+    return (f"{spec.name}: {data_root(spec)}: no image is left for the test set (data.test_fraction = "
+            f"{spec.test_fraction:g} of each class, and at least one stays in train): give every class at least "
+            f"{need} images")

@@ -20,6 +20,7 @@ from rudra.protocol.spec import first_problem
 
 from .errors import LaunchError
 from .layout import Layout
+from .limits import check_machine
 from .local import run_local
 from .plan import Plan
 from .rank import run_rank
@@ -32,22 +33,25 @@ def train(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: Data
           seed: int, out: Path, config: dict, progress: bool, resume: bool = False) -> dict | None:
     """Train for real; returns what shard 0 wrote to run.json (None on the ranks that do not write the trace).
     rudra.analysis.summarize(out) gives the summary (the runner stores it in run.json)."""
+    torchrun = all(k in os.environ for k in TORCHRUN_ENV)
     plan = make_plan(protocol, train, model, data, runtime, seed=seed, out=Path(out), config=config,
-                     progress=progress, resume=resume)
-    if all(k in os.environ for k in TORCHRUN_ENV):
+                     progress=progress, resume=resume, local=not torchrun)
+    if torchrun:
         return run_rank(plan, int(os.environ["RANK"]), store=None)
     return run_local(plan)
 
 
 def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, runtime: RuntimeSpec, *,
-              seed: int, out: Path, config: dict, progress: bool, resume: bool) -> Plan:
-    """Check what the launch needs (specs, device, fault target, data) and fix the run's shape."""
+              seed: int, out: Path, config: dict, progress: bool, resume: bool, local: bool = True) -> Plan:
+    """Check what the launch needs (specs, device, fault target, what this machine can hold; `local`: every
+    process runs here) and fix the run's shape."""
     problem = first_problem([("protocol", protocol.invalid()), ("train", train.invalid()), ("model", model.invalid()),
                              ("data", data.invalid()), ("runtime", runtime.invalid()),
                              ("runtime", runtime.invalid_with(protocol)), ("model", model.invalid_with(data))])
     if problem:
         raise LaunchError(problem)
     check_device(runtime.device)
+    check_machine(protocol, train, model, data, runtime, local)
     dataset = load_dataset(data, seed)
     layout = Layout.of(protocol.shards, protocol.learners, runtime.server_ranks)
     return Plan(protocol, train, model, data, runtime, seed, out, config, progress, resume, layout,
