@@ -186,11 +186,9 @@ def _reap(procs: dict, grace: float) -> None:
 
 
 def _failure(plan: Plan, rank: int, code: int, reasons: dict) -> str:
-    """One line: why the server at `rank` failed, and what its learners said."""
-    name = plan.layout.name(rank)
+    """One line: why the server at `rank` failed, in its own words, else how it died (its learners, which
+    lost it, have nothing to add)."""
     if rank in reasons:
         return reasons[rank]
-    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-    told = [reasons[r] for r in plan.layout.learners if r in reasons]
-    return f"{name} died ({how})" + (f"; {told[0]}" if told else "") + (
-        f" (and {len(told) - 1} more learners)" if len(told) > 1 else "")
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    return f"{plan.layout.name(rank)} died ({how})"

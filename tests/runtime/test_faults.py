@@ -29,6 +29,7 @@ def test_async_goes_on_without_a_dead_learner_and_names_it(run_dir):
     summary = launch(run_dir, **changes)
     (lost,) = summary["runtime"]["lost"]
     assert (lost["learner"], lost["rank"]) == (1, 2) and summary["runtime"]["learners_left"] == 2
+    assert lost["reason"] == "closed its connection"  # the project's words, not gloo's
     assert summary["lost_learners"] == 1
     s = specs(**changes)
     tables = check_trace(run_dir, s["protocol"], s["train"], 256)
@@ -62,8 +63,7 @@ def test_hardsync_shrinks_its_barrier_when_told_to(run_dir):
 @pytest.mark.slow
 def test_a_dead_server_takes_its_learners_down_with_a_clear_message(run_dir):
     start = time.monotonic()
-    with pytest.raises(LaunchError, match=r"server shard 0 \(rank 0\) died \(exit code 1\); learner \d \(rank \d\): "
-                                          r"lost server shard 0") as e:
+    with pytest.raises(LaunchError, match=r"^server shard 0 \(rank 0\) died \(exit code 1\)$") as e:
         launch(run_dir, protocol={"name": "async", "learners": 2}, train={"epochs": 5.0},
                runtime=dict(FAST, fault="server-exit", fault_after=20))
     assert "\n" not in str(e.value) and time.monotonic() - start < 2 * 3.0 + 15.0
