@@ -175,6 +175,38 @@ class Cluster:
             raise SimError(f"simulation stalled at t = {self.env.now:g} s with no event left ({e})") from None
         finally:
             self._bar.close()
+        self._settle()
+
+    def _settle(self) -> None:
+        """Take off the busy counters what was booked past the end of the run, so that utilisations count
+        [0, t_end] only: computes are booked whole when they start and the stopping update's message still
+        answers pulls. Computes still running (or not started) at the end are read off the events still
+        queued; a FIFO resource (shard, shard NIC) loses its time booked past the end, counted as if it
+        worked without a pause from the end until it is free (exact unless it pauses after the end)."""
+        end = self.t_end
+        for t0, t1 in self._unfinished_computes():
+            if t1 > end:
+                self.compute_seconds -= t1 - (t0 if t0 > end else end)
+        for r in (*self.shards, *self.net.shard_in, *self.net.shard_out):
+            if r.free > end:
+                r.busy -= min(r.busy, r.free - end)
+
+    def _unfinished_computes(self) -> Iterator[tuple[float, float]]:
+        """(start, end) of each compute whose end event had not fired when the run stopped: in SimPy's queue
+        (a private list: nothing public lists pending events) or in a _Burst behind its queued event."""
+        pending = []
+        for _, _, _, event in self.env._queue:
+            for callback in event.callbacks:
+                burst = getattr(callback, "__self__", None)
+                if type(burst) is _Burst:
+                    pending.extend((c, v) for _, v, c in burst.items[burst.i:])
+                elif burst is self:
+                    pending.append((callback, event.value))
+        for callback, value in pending:
+            if callback == self._pushed and value[3]:  # base/adv: (l, t1, versions, pull, t0)
+                yield value[4], value[1]
+            elif callback == self._overlap_computed:    # adv*: (l, t0, t1)
+                yield value[1], value[2]
 
     def _at(self, t: float, value, callback) -> None:
         """Call `callback` with an event of `value` at t (during a burst: once the burst is timed)."""
@@ -289,14 +321,14 @@ class Cluster:
         t1 = t0 + c
         if self.full:
             self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t1)
-        self._at(t1 + self.push_delay, (l, t1, m.pushed, True), self._pushed)
+        self._at(t1 + self.push_delay, (l, t1, m.pushed, True, t0), self._pushed)
 
     def _pushed(self, event) -> None:
         """Learner l hands a gradient, computed on `versions`, to the network at t (base/adv: its next pull
         rides along)."""
         if self.stopped:
             return
-        l, t, versions, pull = event.value
+        l, t, versions, pull, _ = event.value
         if pull and self.full:
             self.t_pull[l] = t
         net = self.net
@@ -395,7 +427,7 @@ class Cluster:
             if d is PUSH:
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
-                self._at(t, (l, t, m.pushed, False), self._pushed)
+                self._at(t, (l, t, m.pushed, False, t0), self._pushed)
             elif d is ADOPT:
                 self.pulled_at[l] = self.t_pull[l]
             elif d is PULL:

@@ -28,6 +28,7 @@ class ComputeModel:
         slow = np.ones(learners)
         slow[picked] = cluster.straggler_slowdown
         self.times: list[float] = (base / speeds * slow).tolist()
+        self.mean_speed = float(np.mean(speeds / slow))  # always-slowed stragglers count at their slowed speed
         step = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
                       cluster.straggler_prob, cluster.straggler_slowdown)
         self._step = None if step.constant else step.draw

@@ -4,11 +4,12 @@ simulator's own figures under "sim".
 
 "sim" keys (times in simulated seconds):
   shard_staleness_mean     ⟨σ⟩ per shard (adv, adv*: shards decide independently)
-  server_utilisation       per shard: share of time spent applying updates
+  server_utilisation       per shard: share of the run spent applying updates
   nic_utilisation          {"in": [...], "out": [...]} per shard NIC direction
   learner_compute_utilisation  share of learner time spent computing (mean over learners)
   stragglers               learners slowed by straggler_fraction
-  speedup                  gradients/s over that of λ = 1 on the same cluster (null if not simulated)
+  speedup                  gradients/s over that of one learner of the cluster's mean speed on the same
+                           cluster (null if not simulated)
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .cluster import Cluster
 
 
 def _share(busy: float, t: float) -> float:
-    return min(1.0, busy / t) if t > 0 else 0.0
+    """Busy share of the run's span (Cluster counts busy time inside it only, so this never exceeds 1)."""
+    return busy / t if t > 0 else 0.0
 
 
 def outcome(c: Cluster) -> dict:

@@ -46,11 +46,12 @@ def _check(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: 
 
 
 def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, train_samples: int,
-                   model_bytes: int, seq: np.random.SeedSequence) -> float:
-    """Gradients/s of one learner of average speed on the same cluster and architecture."""
+                   model_bytes: int, seq: np.random.SeedSequence, speed: float) -> float:
+    """Gradients/s of one learner of speed `speed` (the cluster's mean) on the same cluster and architecture."""
     one = ProtocolSpec(name="async", learners=1, lr_policy=protocol.lr_policy, architecture=protocol.architecture,
                        shards=protocol.shards)
-    alone = dataclasses.replace(cluster, speeds=(), speed_dist="constant", speed_cv=0.0, straggler_fraction=0.0)
+    alone = dataclasses.replace(cluster, speeds=(speed,), speed_dist="constant", speed_cv=0.0,
+                                straggler_fraction=0.0)
     c = Cluster(one, train, alone, train_samples=train_samples, model_bytes=model_bytes, seq=seq, writer=None,
                 max_gradients=BASELINE_GRADIENTS)
     c.run()
@@ -88,8 +89,8 @@ def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim
             c = make(protocol, train, cluster, train_samples=train_samples, model_bytes=model_bytes, seq=main_seq,
                      writer=writer, max_updates=sim.max_updates, max_seconds=sim.max_seconds, progress=progress)
             c.run()
-        baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq)
-                    if sim.speedup else None)
+        baseline = (_baseline_rate(protocol, train, cluster, train_samples, model_bytes, baseline_seq,
+                                   c.compute.mean_speed) if sim.speedup else None)
         record = {"config": config, "seed": seed, "kind": "sim", "versions": software_versions(simpy=simpy.__version__),
                   "machine": machine(), **outcome(c), "sim": extras(c, baseline),
                   "inputs": run_inputs(train, learners=protocol.learners, train_samples=train_samples,
