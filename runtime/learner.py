@@ -51,6 +51,7 @@ class Learner:
         self.stream = None
         self.step = self.first_step = 0
         self.machine = new_learner(plan.protocol)
+
     # --- messages -----------------------------------------------------------------------------
 
     def _gone(self, shard: int, error: BaseException) -> LaunchError:
@@ -65,49 +66,58 @@ class Learner:
         except RuntimeError as error:
             raise self._gone(shard, error) from None
 
-    def _pull_all(self) -> None:
-        for s, msg in enumerate(self.notes):
-            self._send(s, msg.set(PULL_MSG, self.index))  # header only
+    def _note(self, shard: int, kind: int) -> None:
+        """A header-only message (PULL, BYE) to the shard."""
+        self._send(shard, self.notes[shard].set(kind, self.index))
 
-    def _expect(self) -> list:
-        """Post the receives for every shard's reply, before asking: a server's send waits for its receiver,
-        so replies taken one shard at a time could wait on each other in a cycle."""
-        return [dist.irecv(msg.buf, src=rank) for msg, rank in zip(self.replies, self.layout.servers)]
+    def _expect(self, shard: int):
+        """Post the receive for the shard's reply, before asking: a server's send waits for its receiver, so
+        replies taken one shard at a time could wait on each other in a cycle."""
+        return dist.irecv(self.replies[shard].buf, src=self.layout.servers[shard])
+
+    def _answer(self, shard: int, work) -> tuple | None:
+        """The shard's answer to the pull (its receive posted by _expect) told to the machine — a HOLD, then
+        the weights it held back: the machine's decisions on the weights, or None if the shard stopped it."""
+        msg = self.replies[shard]
+        while True:
+            try:
+                work.wait()
+            except RuntimeError as error:
+                raise self._gone(shard, error) from None
+            kind, _, version, step = msg.ints()
+            if kind != HOLD:
+                break
+            self._tell(self.machine.held, shard)
+            work = self._expect(shard)  # for the weights it held back
+        if kind == ABORT:
+            raise LaunchError(f"{self.me}: {self.layout.name(self.layout.servers[shard])} ended the run: "
+                              f"{msg.text()}")
+        if kind == STOP:
+            return None
+        if shard == 0:
+            self.offset = msg.slot(VALUE) - time.monotonic()
+            if self.stream is None:
+                self.step = self.first_step = step
+                self.stream = stream_at(self.n_samples, self.index, self.plan.protocol.learners,
+                                        self.plan.train.minibatch, self.plan.seed, self.plan.data.sampling, step)
+        return self._tell(self.machine.weights, shard, version)
 
     def _receive(self, works: list) -> tuple | None:
-        """Every shard's answer to the pull (receives posted by _expect), told to the machine — a HOLD, then
-        the weights it held back: the machine's decisions on the last answer, or None when the run is over."""
+        """Every shard's answer, in shard order: the machine's decisions on the last, or None when the run is
+        over (the shards that did not stop the learner are told it leaves: they must not wait for it)."""
         decisions, stopped = (), []
-        for s, msg in enumerate(self.replies):
-            while True:
-                try:
-                    works[s].wait()
-                except RuntimeError as error:
-                    raise self._gone(s, error) from None
-                kind, _, version, step = msg.ints()
-                if kind != HOLD:
-                    break
-                self._tell(self.machine.held, s)
-                works[s] = dist.irecv(msg.buf, src=self.layout.servers[s])  # for the weights it held back
-            if kind == ABORT:
-                raise LaunchError(f"{self.me}: {self.layout.name(self.layout.servers[s])} ended the run: "
-                                  f"{msg.text()}")
-            if kind == STOP:
+        for s, work in enumerate(works):
+            answer = self._answer(s, work)
+            if answer is None:
                 stopped.append(s)
-                continue
-            if s == 0:
-                self.offset = msg.slot(VALUE) - time.monotonic()
-                if self.stream is None:
-                    self.step = self.first_step = step
-                    self.stream = stream_at(self.n_samples, self.index, self.plan.protocol.learners,
-                                            self.plan.train.minibatch, self.plan.seed, self.plan.data.sampling, step)
-            decisions = self._tell(self.machine.weights, s, version)
+            else:
+                decisions = answer
         if not stopped:
             return decisions
-        self._tell(self.machine.stop)
-        for s in range(len(self.replies)):  # shards still serving it must not wait for it
+        self.machine.stop()
+        for s in range(len(works)):
             if s not in stopped:
-                self._send(s, self.notes[s].set(BYE, self.index))
+                self._note(s, BYE)
         return None
 
     def _tell(self, event, *args) -> tuple:
@@ -153,20 +163,22 @@ class Learner:
 
     def run(self) -> None:
         m = self.machine
+        shards = range(len(self.bounds))
         t_pull = time.monotonic()
-        works = self._expect()
+        works = [self._expect(s) for s in shards]
         decisions = m.begin()  # PULL
         while decisions is not None:
             for d in decisions:
                 if d is PULL:
-                    self._pull_all()
+                    for s in shards:
+                        self._note(s, PULL_MSG)
                 elif d is ADOPT:
                     self._adopt()
                 elif d is COMPUTE:
                     loss, t0, t1 = self._compute()
                 else:  # PUSH_PULL: the gradient, the next pull riding along
                     self._fill(m.pushed, (t_pull, t0, t1, t1), loss, pull=True)
-                    works = self._expect()
+                    works = [self._expect(s) for s in shards]
                     self._push_all()
                     t_pull = t1
             decisions = self._receive(works)
@@ -174,19 +186,24 @@ class Learner:
 
 class OverlapLearner(Learner):
     """Learner `index` under adv*: this thread computes and carries out the machine's decisions; a push
-    thread and a pull thread send and receive, and tell the machine when they are done."""
+    thread and one pull thread per shard send and receive, and tell the machine when they are done. Each
+    shard's answer is awaited on its own thread, so a HOLD from one shard is answered (its receive posted
+    again for the weights) while another shard's answer is still to come: the server sending those weights
+    never waits on a learner busy elsewhere."""
 
     def run(self) -> None:
+        shards = len(self.bounds)
         self.cv = threading.Condition()
         self.stopped = False
         self.error: BaseException | None = None
         self.todo: list = []                      # decisions for this thread to carry out, in order
-        self.pulling = False                      # a PULL waits for the pull thread
+        self.asking = [False] * shards            # a PULL waits for each shard's pull thread
         self.pull_after = 0                       # pushes that must leave before it
         self.handed = self.sent = 0               # pushes handed to the push thread / sent
         self.t_asked = 0.0                        # when the pull in flight left
-        threads = [threading.Thread(target=self._guard(target), daemon=True)
-                   for target in (self._pull_loop, self._push_loop)]
+        threads = [threading.Thread(target=self._guard(self._push_loop), daemon=True)]
+        threads += [threading.Thread(target=self._guard(self._pull_loop), args=(s,), daemon=True)
+                    for s in range(shards)]
         for thread in threads:
             thread.start()
         m = self.machine
@@ -205,11 +222,11 @@ class OverlapLearner(Learner):
                     if d is PUSH:
                         self._fill(m.pushed, (*done[:3], time.monotonic()), done[3], pull=False)
                         self.handed += 1
-                    elif d is ADOPT:  # before the next PULL lets the pull thread receive into the same buffers
+                    elif d is ADOPT:  # before the next PULL lets the pull threads receive into the same buffers
                         self._adopt()
                         t_pull = self.t_asked
                     elif d is PULL:
-                        self.pulling, self.pull_after = True, self.handed
+                        self.asking, self.pull_after = [True] * shards, self.handed
                     else:  # COMPUTE, outside the lock
                         compute = True
                 self.cv.notify_all()
@@ -232,29 +249,35 @@ class OverlapLearner(Learner):
         return ()
 
     def _guard(self, loop):
-        def run():
+        def run(*args):
             try:
-                loop()
+                loop(*args)
             except BaseException as error:  # handed to the compute thread, which raises it
                 with self.cv:
                     self.error, self.stopped = error, True
                     self.cv.notify_all()
         return run
 
-    def _pull_loop(self) -> None:
+    def _pull_loop(self, shard: int) -> None:
+        """Shard's side of each pull; a learner another shard stopped tells this shard it leaves."""
         while True:
             with self.cv:
-                self.cv.wait_for(lambda: self.stopped or (self.pulling and self.sent >= self.pull_after))
+                self.cv.wait_for(lambda: self.stopped or (self.asking[shard] and self.sent >= self.pull_after))
                 if self.stopped:
-                    return
-                self.pulling, self.t_asked = False, time.monotonic()
-            works = self._expect()
-            self._pull_all()
-            if self._receive(works) is None:
+                    break
+                self.asking[shard] = False
+                if shard == 0:
+                    self.t_asked = time.monotonic()
+            work = self._expect(shard)
+            self._note(shard, PULL_MSG)
+            if self._answer(shard, work) is None:  # this shard stopped the learner
                 with self.cv:
                     self.stopped = True
+                    self.machine.stop()
                     self.cv.notify_all()
                 return
+        if self.error is None:
+            self._note(shard, BYE)
 
     def _push_loop(self) -> None:
         while True:
