@@ -221,6 +221,11 @@ class Reporter:
                 "device": self.plan.runtime.device,
                 "architecture": self.plan.protocol.architecture,  # run.json's config is the caller's, verbatim
                 "shards": self.plan.protocol.shards,
+                # shard 0's pushes this session, per learner: numbered by the learner (its highest number seen),
+                # taken in, and dropped (it was stopped or gone, or the run complete); those left unapplied at
+                # the end sit in a softsync batch the run did not need. Each of the rest is a gradients.csv row.
+                "pushes": {"numbered": server.numbered, "received": server.received, "dropped": server.dropped,
+                           "unapplied": self.ps.buffered},
                 **extra,
             },
         }

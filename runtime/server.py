@@ -67,6 +67,9 @@ class ShardServer:
         self.granted: dict[int, float] = {}  # learner -> when it was last sent weights
         self.first_step = [0] * self.lam     # each learner's step at (re)start
         self.applied = [0] * self.lam        # per learner: minibatches whose gradients this shard applied
+        self.received = [0] * self.lam       # per learner: pushes taken in this session ...
+        self.dropped = [0] * self.lam        # ... of which not given to the protocol (learner stopped or gone, run done)
+        self.numbered = [0] * self.lam       # per learner: its highest push number seen, + 1 − its first this session
         self.lost: list[dict] = []
         self.finished = False
         self.holds = self.checkpoints = self.resumed = 0
@@ -128,12 +131,16 @@ class ShardServer:
             self._dispatch(item)
 
     def _dispatch(self, msg: Message) -> None:
-        kind, _, version, _ = msg.ints()
+        kind, _, version, step = msg.ints()
         role, learner = self.layout.role(msg.source)
         if role == "server":  # only SLICE travels between shards
             self.report.slice(msg)
             self.inbox.release(msg)
             return
+        if kind == PUSH:
+            self.received[learner] += 1
+            self.numbered[learner] = max(self.numbered[learner], step + 1 - self.first_step[learner])
+            self.dropped[learner] += learner not in self.active or self.finished
         pull = kind == PULL or (kind == PUSH and msg.slot(FLAG) > 0)
         if learner not in self.active:        # stopped or declared gone: it gets STOP, its gradient is dropped
             self.inbox.release(msg)

@@ -35,6 +35,9 @@ def test_async_goes_on_without_a_dead_learner_and_names_it(run_dir):
     tables = check_trace(run_dir, s["protocol"], s["train"], 256)
     assert summary["gradients"] == 64 and summary["learner_gradients"][1] <= 5
     assert tables["gradients.csv"].groupby("learner").size()[1] == summary["learner_gradients"][1]
+    pushes = summary["runtime"]["pushes"]  # every push the server took in is applied, dropped, or left over
+    assert sum(pushes["received"]) - sum(pushes["dropped"]) - pushes["unapplied"] == len(tables["gradients.csv"])
+    assert pushes["numbered"] == pushes["received"] and pushes["received"][1] == 5
     no_children_left()
 
 
