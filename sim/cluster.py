@@ -4,8 +4,11 @@ Few events per gradient, no per-gradient processes: events are SimPy Timeouts
 with callbacks, everything between them is computed analytically:
   * a shard is a FIFO queue with a clock: it serves messages in arrival order,
     so the protocol is asked once a message's arrival is known and its decisions
-    take effect at max(arrival, shard free) plus the cost of each Update;
-  * transfers are timed by sim/network.py (FIFO serialisation per NIC).
+    take effect at max(arrival, shard free) plus its costs: per message received,
+    per Update, per weights message sent;
+  * transfers are timed by sim/network.py (FIFO serialisation per NIC);
+  * processes that share a node's cores (sim/cores.py): their computes end when
+    processor sharing says, and their shard's costs are stretched.
 base/adv without a tree take ONE event per gradient: it fires when the push
 would arrive unqueued (compute end + first_hop, the same offset for every
 learner, so events fire in send order, which is the NICs' FIFO order); the
@@ -46,6 +49,7 @@ from rudra.protocol import ParameterServer, ProtocolSpec, Send, TrainSpec, Trace
 from rudra.protocol.learner import ADOPT, PULL, PUSH, SENDING, WAITING
 
 from .compute import ComputeModel
+from .cores import Node, place
 from .distributions import Stream
 from .errors import SimError
 from .network import Network, hop
@@ -55,11 +59,11 @@ from .spec import ClusterSpec
 class Shard:
     """One protocol instance with its clock, update cost and σ tally."""
 
-    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients")
+    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients", "node")
     # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
-    def __init__(self, index: int, ps: ParameterServer, cost: Stream):
-        self.index, self.ps = index, ps
+    def __init__(self, index: int, ps: ParameterServer, cost: Stream, node: Node | None):
+        self.index, self.ps, self.node = index, ps, node  # node: where it shares cores (None: it does not)
         self.update_cost = cost.draw  # seconds the next update keeps this shard busy
         self.free = self.busy = 0.0
         self.updates = self.sigma_sum = self.gradients = 0
@@ -130,9 +134,12 @@ class Cluster:
                            cluster.fan_in)
         schedule = train.schedule(train_samples)
         cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
+        self.learner_nodes, shard_nodes = place(cluster, lam, S, self.env)  # sim/cores.py
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
-                             Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost))
+                             Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
+                             shard_nodes[s])
                        for s, q in enumerate(update_seq.spawn(S))]
+        self.recv_cost, self.send_cost = cluster.recv_seconds, cluster.send_seconds
         self.learners = [new_learner(protocol) for _ in range(lam)]
         self.overlap = protocol.architecture == "adv*"
         self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
@@ -187,6 +194,8 @@ class Cluster:
         for t0, t1 in self._unfinished_computes():
             if t1 > end:
                 self.compute_seconds -= t1 - (t0 if t0 > end else end)
+        for node in dict.fromkeys(n for n in self.learner_nodes or () if n is not None):  # booked when they end
+            self.compute_seconds += sum(end - t0 for t0 in node.unfinished() if t0 < end)
         for r in (*self.shards, *self.net.shard_in, *self.net.shard_out):
             if r.free > end:
                 r.busy -= min(r.busy, r.free - end)
@@ -235,9 +244,17 @@ class Cluster:
         shard = self.shards[s]
         if shard.free > t:
             t = shard.free
+        start, node = t, shard.node
+        recv, send = self.recv_cost, self.send_cost
+        f = 1.0 if node is None else node.factor()  # slower while the processes it shares cores with work
+        if f != 1.0:
+            recv, send = recv * f, send * f
+        if items and items[0][1] is not None:
+            t += recv  # one push message, however many gradients a tree summed into it
         ps = shard.ps
         for l, j, pull in items:
             if j is None:
+                t += recv  # a pull request: a message of its own
                 decisions = ps.pull(l)
             elif pull:  # the pull is answered after the push is processed
                 decisions = ps.push(l, j) + ps.pull(l)
@@ -249,11 +266,10 @@ class Cluster:
             for d in decisions:
                 kind = type(d)
                 if kind is Send:
+                    t += send
                     self._weights(s, d.learner, d.version, t)
                 elif kind is Update:
-                    cost = shard.update_cost()
-                    shard.busy += cost
-                    t += cost
+                    t += shard.update_cost() * f
                     self._applied(shard, d, t)
                 else:  # Hold (no learner leaves a simulated run: no BarrierShrunk)
                     self.holds += 1
@@ -265,8 +281,11 @@ class Cluster:
                     events.sort(key=itemgetter(0))  # stable: ties keep their order
                     _Burst(self.env, events)
             if self.stopped:
-                return
+                break
         shard.free = t
+        shard.busy += t - start
+        if node is not None:
+            node.serve(start, t)
 
     def _applied(self, shard: Shard, update: Update, t: float) -> None:
         """Count an update; shard 0's (every shard sees every gradient) also drive the trace, the progress
@@ -317,11 +336,24 @@ class Cluster:
         if self.S > 1:
             t0, self.ready[l] = self.ready[l], 0.0
         c = self.compute(l)
+        nodes = self.learner_nodes
+        if nodes is not None and nodes[l] is not None:  # it shares its node's cores: done when sharing says
+            step, versions = m.pushes - 1, m.pushed
+            nodes[l].compute(t0, c, lambda t1: self._computed(l, t0, t1, step, versions))
+            return
         self.compute_seconds += c
-        t1 = t0 + c
+        t1 = t0 + c  # _computed inline: one Python call fewer per gradient
         if self.full:
             self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t1)
         self._at(t1 + self.push_delay, (l, t1, m.pushed, True, t0), self._pushed)
+
+    def _computed(self, l: int, t0: float, t1: float, step: int, versions: tuple[int, ...]) -> None:
+        """base/adv on a shared node: learner l's gradient `step`, computed on `versions` from t0 to t1, is
+        pushed."""
+        self.compute_seconds += t1 - t0
+        if self.full:
+            self.times[(l, step)] = (self.t_pull[l], t0, t1, t1)
+        self._at(t1 + self.push_delay, (l, t1, versions, True, t0), self._pushed)
 
     def _pushed(self, event) -> None:
         """Learner l hands a gradient, computed on `versions`, to the network at t (base/adv: its next pull
@@ -421,6 +453,11 @@ class Cluster:
         self._act(l, m, decisions, handoff, t0, t1)
         self._wake(l, m)  # stopped by a Hold whose pull's weights are already on their way
 
+    def _shared_computed(self, l: int, t0: float, t1: float) -> None:
+        """adv* on a shared node: the compute that sharing stretched ends now."""
+        self.compute_seconds += t1 - t0
+        self._at(t1, (l, t0, t1), self._overlap_computed)
+
     def _act(self, l: int, m, decisions: tuple, t: float, t0: float = 0.0, t1: float = 0.0) -> None:
         """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""
         for d in decisions:
@@ -437,5 +474,9 @@ class Cluster:
                     self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
             else:  # COMPUTE
                 c = self.compute(l)
-                self.compute_seconds += c
-                self._at(t + c, (l, t, t + c), self._overlap_computed)
+                nodes = self.learner_nodes
+                if nodes is not None and nodes[l] is not None:
+                    nodes[l].compute(t, c, lambda t1, t0=t: self._shared_computed(l, t0, t1))
+                else:
+                    self.compute_seconds += c
+                    self._at(t + c, (l, t, t + c), self._overlap_computed)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from rudra.protocol.spec import ProtocolSpec, TrainSpec
 
 DISTRIBUTIONS = ("constant", "normal", "lognormal", "exponential")
+SERVER_NODES = ("own", "shared")
 DEFAULT_SAMPLE_SECONDS = 0.001
 TRACE_DETAILS = ("full", "summary")
 
@@ -36,7 +37,7 @@ def _dist_invalid(prefix: str, dist: str, cv: float) -> tuple[str, object, str] 
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """The simulated hardware: learner compute, links, server NICs, server update cost, tree."""
+    """The simulated hardware: learner compute, nodes and cores, links, server NICs, server costs, tree."""
 
     compute_overhead: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "fixed compute seconds per minibatch, whatever μ (the law: "
@@ -69,12 +70,31 @@ class ClusterSpec:
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each learner's (and aggregator's) link; left out: infinite"})
     server_bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each server shard's NIC per direction; left out: infinite"})
+    recv_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per message received (a push or a pull)"})
+    send_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per weights message sent"})
     update_seconds: float = field(default=0.0, metadata={"min": 0.0, "doc": "server seconds per applied update"})
     memory_bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s: each update also costs shard bytes ÷ this"})
     update_dist: str = field(
         default="constant", metadata={"choices": DISTRIBUTIONS, "doc": "distribution of each update's cost factor"})
     update_cv: float = field(default=0.0, metadata={"min": 0.0, "doc": "coefficient of variation of update cost"})
+    nodes: int | None = field(
+        default=None, metadata={"min": 1, "doc": "nodes the learners run on (learner l on node l mod nodes); "
+                                                 "left out: a node per learner"})
+    server_node: str = field(
+        default="own", metadata={"choices": SERVER_NODES,
+                                 "doc": "own: each server shard on a node of its own; shared: shard s on learner "
+                                        "node s mod nodes, as in a local run"})
+    cores_per_node: float | None = field(
+        default=None, metadata={"min": 1.0, "doc": "cores of each node, shared by the processes on it; "
+                                                   "left out: as many as they need"})
+    slowdown: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 1.0},
+                              "doc": "compute-time factor with k = 1, 2, … processes busy on one node (rudra "
+                                     "calibrate); beyond the list: its last value × k / its length; left out: "
+                                     "max(1, k / cores_per_node)"})
     fan_in: int | None = field(
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(
@@ -94,6 +114,8 @@ class ClusterSpec:
                     return name, getattr(self, name), "left out with minibatch_seconds (one compute time at a time)"
         elif self.minibatch_seconds_at is not None:
             return "minibatch_seconds_at", self.minibatch_seconds_at, "left out without minibatch_seconds"
+        if self.slowdown and self.slowdown[0] != 1.0:
+            return "slowdown", list(self.slowdown), "a list starting at 1.0 (one process alone sets the scale)"
         if self.speeds and self.speed_dist != "constant":
             return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
         for prefix in ("speed", "jitter", "update"):

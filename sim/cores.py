@@ -1,0 +1,164 @@
+"""Nodes and their cores: where learners and server shards run, and how processes on one node share it.
+
+Placement (ClusterSpec): learner l runs on node l mod `nodes` (left out: a node
+per learner); shard s runs on a node of its own, or with `server_node =
+"shared"` on learner node s mod nodes (a local run: everything on this machine).
+
+Sharing: while k processes of a node are busy, each runs at 1/slowdown(k) of
+its speed alone. slowdown(k) is `slowdown[k-1]` as `rudra calibrate` measured
+it (beyond the list: its last value × k / its length), or processor sharing
+over `cores_per_node`, max(1, k / cores). Learner computes on a shared node are
+jobs under exactly that sharing (SimPy events at each arrival and completion);
+a server shard's work (per message received and sent, per update) is timed by
+its own clock as before, stretched by slowdown(k + 1) for the k processes busy
+when it starts, and counts as a busy process for the computes while it runs.
+Only nodes that hold two processes or more and have a sharing law get a Node:
+every other process runs at its own speed, with no cost on the hot path.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+
+import simpy
+from simpy.events import Timeout
+
+from .spec import ClusterSpec
+
+
+def slowdown_law(cluster: ClusterSpec) -> Callable[[int], float] | None:
+    """slowdown(k) of the cluster's nodes, or None when nothing slows processes that share a node."""
+    table, cores = cluster.slowdown, cluster.cores_per_node
+    if table:
+        last, n = table[-1], len(table)
+        return lambda k: table[k - 1] if k <= n else last * k / n
+    if cores is not None:
+        return lambda k: k / cores if k > cores else 1.0
+    return None
+
+
+def place(cluster: ClusterSpec, learners: int, shards: int,
+          env: simpy.Environment) -> tuple[list[Node | None] | None, list[Node | None]]:
+    """(node of each learner, node of each shard): a Node where processes share one, else None; the learner
+    list itself is None when no learner shares its node (the cluster's fast path)."""
+    law = slowdown_law(cluster)
+    nodes = cluster.nodes or learners
+    learner_at = [l % nodes for l in range(learners)]
+    shard_at = [s % nodes if cluster.server_node == "shared" else None for s in range(shards)]
+    count: dict[int, int] = {}
+    for n in (*learner_at, *shard_at):
+        if n is not None:
+            count[n] = count.get(n, 0) + 1
+    made = {n: Node(env, law) for n, k in count.items() if k > 1 and law is not None}
+    at_learners = [made.get(n) for n in learner_at]
+    at_shards = [made.get(n) if n is not None else None for n in shard_at]
+    return (at_learners if any(at_learners) else None), at_shards
+
+
+class Node:
+    """One node's cores. Computes are processor-sharing jobs: all progress at the same rate
+    1/slowdown(jobs + busy servers), so each job finishes when the node's virtual time (service per job so
+    far) passes its tag, virtual time at its arrival + its work alone. One SimPy event is pending for the
+    earliest finish; an arrival or new server work reschedules it (stale events carry an old token)."""
+
+    def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float]):
+        self.env, self.slowdown = env, slowdown
+        self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
+        self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
+        self.servers: list[tuple[float, float]] = []  # server work (start, end) not yet over
+        self.virtual = self.clock = 0.0
+        self.token = self.order = 0
+
+    # --- server work --------------------------------------------------------------------------
+
+    def factor(self) -> float:
+        """How much slower server work starting now runs: slowdown of the busy processes and itself."""
+        return self.slowdown(len(self.jobs) + self._servers_at(self.env.now) + 1)
+
+    def serve(self, start: float, end: float) -> None:
+        """A server on this node works from `start` (not before now) to `end`."""
+        if end > start:
+            self._advance(self.env.now)
+            self.servers.append((start, end))
+            self._reschedule()
+
+    # --- computes -------------------------------------------------------------------------------
+
+    def compute(self, t0: float, work: float, done: Callable[[float], None]) -> None:
+        """A compute of `work` seconds alone starts at t0 (not before now); done(t1) is called when it ends."""
+        self.order += 1
+        if t0 > self.env.now:
+            self.arriving[self.order] = t0
+            Timeout(self.env, t0 - self.env.now, (self.order, work, done)).callbacks.append(self._arrive)
+        else:
+            self._add(self.order, work, done)
+
+    def unfinished(self) -> Iterator[float]:
+        """Starts of the computes not finished yet (running or still to start)."""
+        yield from (job[2] for job in self.jobs)
+        yield from self.arriving.values()
+
+    def _arrive(self, event) -> None:
+        order, work, done = event.value
+        del self.arriving[order]
+        self._add(order, work, done)
+
+    def _add(self, order: int, work: float, done: Callable[[float], None]) -> None:
+        now = self.env.now
+        self._advance(now)
+        heapq.heappush(self.jobs, (self.virtual + work, order, now, done))
+        self._reschedule()
+
+    def _finish(self, event) -> None:
+        if event.value != self.token:
+            return  # rescheduled since
+        now = self.env.now
+        self._advance(now)
+        ended = []
+        while self.jobs and self.jobs[0][0] <= self.virtual * (1 + 1e-12) + 1e-15:
+            ended.append(heapq.heappop(self.jobs))
+        self._reschedule()
+        for _, _, _, done in ended:
+            done(now)
+
+    # --- virtual time ---------------------------------------------------------------------------
+
+    def _servers_at(self, t: float) -> int:
+        return sum(1 for a, b in self.servers if a <= t < b)
+
+    def _segments(self, t: float) -> Iterator[tuple[float, float]]:
+        """From t on: (segment end, per-job rate) of the pieces where the number of busy servers is constant;
+        the last piece never ends."""
+        points = sorted({p for span in self.servers for p in span if p > t})
+        k = len(self.jobs)
+        for p in points:
+            yield p, 1.0 / self.slowdown(k + self._servers_at(t))
+            t = p
+        yield float("inf"), 1.0 / self.slowdown(k + self._servers_at(t))
+
+    def _advance(self, t: float) -> None:
+        """Bring virtual time forward to t (jobs unchanged meanwhile) and drop server work that is over."""
+        a = self.clock
+        if t > a and self.jobs:
+            for end, rate in self._segments(a):
+                b = end if end < t else t
+                self.virtual += (b - a) * rate
+                a = b
+                if a >= t:
+                    break
+        self.clock = max(self.clock, t)
+        self.servers = [span for span in self.servers if span[1] > self.clock]
+
+    def _reschedule(self) -> None:
+        """Schedule the earliest finish from the jobs and server work known now."""
+        self.token += 1
+        if not self.jobs:
+            return
+        tag, a, v = self.jobs[0][0], self.clock, self.virtual
+        for end, rate in self._segments(a):
+            if v + (end - a) * rate >= tag:
+                t = a + (tag - v) / rate
+                break
+            v += (end - a) * rate
+            a = end
+        Timeout(self.env, max(0.0, t - self.env.now), self.token).callbacks.append(self._finish)
