@@ -1,6 +1,6 @@
 """Soak: real trainings (async and 2-softsync, λ = 4) whose learners are killed from outside at random moments.
 
-Each run is `rudra train` in a subprocess; once it serves, up to λ − 1 of its
+Each run is `rudra train` of the shipped digits example in a subprocess; once it serves, up to λ − 1 of its
 learners get SIGKILL or SIGSTOP at random moments (fixed seed), at least 20
 kills in all. Per run it reports, from shard 0's counts (run.json
 runtime.pushes) and the trace:
@@ -38,34 +38,16 @@ LEARNERS = 4
 TIMEOUT = 3.0     # runtime.timeout: a stopped learner counts as gone after this
 STARTUP = 120.0   # seconds a loaded machine may take to start a run's processes
 EPOCHS = 40       # long enough (≈ 10 s of serving here) for every kill to land while the run serves
-CONFIG = """
-[experiment]
-name = "soak"
-[protocol]
-name = "{name}"
-learners = {learners}
-{n}
-[train]
-minibatch = 8
-epochs = {epochs}
-[model]
-name = "mlp"
-hidden = [32]
-[data]
-name = "digits"
-[runtime]
-timeout = {timeout}
-eval_every = 1.0
-"""
+EXAMPLE = Path(__file__).parents[1] / "examples" / "train_digits_async.toml"
 
 
 def one_run(folder: Path, name: str, kills: int, rng: random.Random) -> dict:
     """Train `name` with `kills` learners killed from outside; the run's figures."""
-    config = folder / "soak.toml"
-    config.write_text(CONFIG.format(name=name, learners=LEARNERS, n="n = 2" if name == "softsync" else "",
-                                    epochs=EPOCHS, timeout=TIMEOUT))
+    settings = [f"protocol.name={name}", f"protocol.learners={LEARNERS}", f"train.epochs={EPOCHS}",
+                f"runtime.timeout={TIMEOUT}", "runtime.eval_every=1", *(["protocol.n=2"] if name == "softsync" else [])]
     out = folder / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "rudra", "train", str(config), "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "rudra", "train", str(EXAMPLE), "--out", str(out),
+                             *[a for s in settings for a in ("--set", s)]],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     deadline = time.monotonic() + STARTUP

@@ -1,8 +1,9 @@
 """Real `rudra train` runs in a subprocess, disturbed from outside with signals, as a user's machine would.
 
-A run here is async with λ = 2 learners on the bundled digits, set to last far
-longer than any test (1000 epochs), evaluating every half epoch so that
-metrics.csv (flushed row by row) shows when it is serving.
+A run here is the shipped async digits example with λ = 2 learners, set to
+last far longer than any test (1000 epochs), without checkpoints (which would
+flush the trace), evaluating every half epoch so that metrics.csv (flushed
+row by row) shows when it is serving.
 """
 from __future__ import annotations
 
@@ -19,35 +20,19 @@ from rudra.runtime.processes import alive, descendants, of_run
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux /proc")
 
-CONFIG = """
-[experiment]
-name = "outside-signals"
-[protocol]
-name = "async"
-learners = 2
-[train]
-minibatch = 8
-epochs = 1000
-[model]
-name = "mlp"
-hidden = [32]
-[data]
-name = "digits"
-[runtime]
-timeout = {timeout}
-eval_every = 0.5
-"""
+EXAMPLE = Path(__file__).parents[2] / "examples" / "train_digits_async.toml"
+SETTINGS = ("protocol.learners=2", "train.epochs=1000", "runtime.eval_every=0.5", "runtime.checkpoint_every=0")
 STARTUP = 120.0  # seconds a loaded 2-core machine may take to start the processes (their rendezvous limit)
 
 
 class Run:
-    """`rudra train` of CONFIG with runtime.timeout = `timeout`, into tmp/run."""
+    """`rudra train` of EXAMPLE with SETTINGS and runtime.timeout = `timeout`, into tmp/run."""
 
     def __init__(self, tmp: Path, timeout: float):
         self.timeout, self.out = timeout, tmp / "run"
-        config = tmp / "run.toml"
-        config.write_text(CONFIG.format(timeout=timeout))
-        self.proc = subprocess.Popen([sys.executable, "-m", "rudra", "train", str(config), "--out", str(self.out)],
+        sets = [a for s in (*SETTINGS, f"runtime.timeout={timeout}") for a in ("--set", s)]
+        self.proc = subprocess.Popen([sys.executable, "-m", "rudra", "train", str(EXAMPLE), "--out", str(self.out),
+                                      *sets],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp,
                                      env=dict(os.environ, OMP_NUM_THREADS="1"))
         self.pids: list[int] = []
