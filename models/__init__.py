@@ -1,4 +1,5 @@
-"""Models and data sets for Rudra: torch nets, data set loaders, flat parameter buffers, learner sampling.
+"""Models and data sets for Rudra: torch nets, data set loaders, flat parameter buffers, learner sampling,
+and the numerical step both drivers share (step.py: a gradient at given weights, the server's SGD update).
 
 The public names below load lazily, so `from models import ModelSpec` (or the
 torch-free sizes, specs and sampling) never imports torch; only the nets,

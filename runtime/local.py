@@ -44,10 +44,7 @@ HUNG = 1.5        # × runtime.timeout without a heartbeat: the server hangs (it
 
 def run_local(plan: Plan) -> dict:
     """Spawn every role on this machine, supervise them, return the run.json shard 0 wrote."""
-    listener = _loopback_listener(plan.runtime.port)
-    store = dist.TCPStore("127.0.0.1", listener.getsockname()[1], None, True, timedelta(seconds=RENDEZVOUS_SECONDS),
-                          wait_for_workers=False, master_listen_fd=listener.fileno())
-    listener.detach()  # the store owns the socket now and closes it
+    store = loopback_store(plan.runtime.port)
     ctx = mp.get_context("forkserver")  # one process imports torch, the children fork from it: fast starts
     ctx.set_forkserver_preload(["rudra.runtime.local", "rudra.models.dataset"])
     world = plan.layout.world
@@ -57,7 +54,7 @@ def run_local(plan: Plan) -> dict:
     procs = {rank: ctx.Process(target=_child, args=(plan, rank, store.port, pipes[rank][1], beats, lifeline),
                                daemon=True) for rank in range(world)}
     failed = hung = None
-    with _signals_interrupt():
+    with _InterruptOnSignals():
         try:
             for p in procs.values():
                 p.start()
@@ -78,8 +75,8 @@ def run_local(plan: Plan) -> dict:
     raise LaunchError(why)
 
 
-def _loopback_listener(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:`port` (0: a free port) for the rendezvous store to serve on."""
+def loopback_store(port: int) -> dist.TCPStore:
+    """The rendezvous store, served from this process on a socket bound to 127.0.0.1:`port` (0: a free one)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -88,10 +85,20 @@ def _loopback_listener(port: int) -> socket.socket:
     except OSError:
         listener.close()
         raise LaunchError(f"runtime.port = {port}: port {port} on 127.0.0.1 is in use (0 picks a free one)") from None
-    return listener
+    store = dist.TCPStore("127.0.0.1", listener.getsockname()[1], None, True, timedelta(seconds=RENDEZVOUS_SECONDS),
+                          wait_for_workers=False, master_listen_fd=listener.fileno())
+    listener.detach()  # the store owns the socket now and closes it
+    return store
 
 
-class _signals_interrupt:
+def use_loopback() -> None:
+    """Make gloo in this process bind to the loopback interface only (a local run talks over 127.0.0.1)."""
+    loopback = next((name for _, name in socket.if_nameindex() if name in ("lo", "lo0")), None)
+    if loopback is not None:
+        os.environ["GLOO_SOCKET_IFNAME"] = loopback
+
+
+class _InterruptOnSignals:
     """While inside: SIGINT and SIGTERM raise Interrupted in this (main) thread, once; a second signal during the
     clean-up is ignored so that the clean-up finishes. Outside the main thread (a sweep's worker) nothing changes."""
 
@@ -118,9 +125,7 @@ def _child(plan: Plan, rank: int, port: int, report, beats, lifeline) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the launcher decides what an interrupt ends, and ends this
     name_this_process(*plan.layout.role(rank))
     threading.Thread(target=_exit_with_launcher, args=(lifeline,), daemon=True).start()
-    loopback = next((name for _, name in socket.if_nameindex() if name in ("lo", "lo0")), None)
-    if loopback is not None:
-        os.environ["GLOO_SOCKET_IFNAME"] = loopback  # local runs bind to 127.0.0.1 only
+    use_loopback()
     code = 0
     try:
         store = dist.TCPStore("127.0.0.1", port, None, False, timedelta(seconds=RENDEZVOUS_SECONDS))
