@@ -18,6 +18,8 @@ which any softsync or async run may add. A gate answers
     reason                      why it holds a pull ("barrier", "staleness")
     closed(learner, version)    must this learner's pull wait now?
     opened(version)             may every held pull be granted now? (all or none)
+A gate opens only when an update is applied, an in-flight gradient lands or a
+learner leaves, so the server asks `opened` only then.
 
 A new protocol is one new class here and its name in RULES.
 """

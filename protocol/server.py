@@ -226,12 +226,14 @@ class ParameterServer:
         buffer.append((learner, rec.steps, j, gradient))
         rec.steps += 1
         out: list = []
+        landed = False
         bound = self._bound
         if bound is not None and bound.inflight.get(learner) == j:  # its in-flight gradient landed
             bound.settle(learner)
+            landed = True
         if self._rules.pushed(learner, len(buffer)):
             out.append(self._update())
-        if self._held:
+        if self._held and (out or landed):  # no gate opens on a push that neither updates nor lands
             self._release(out)
         return out
 

@@ -257,7 +257,8 @@ class Cluster:
                 t += recv  # a pull request: a message of its own
                 decisions = ps.pull(l)
             elif pull:  # the pull is answered after the push is processed
-                decisions = ps.push(l, j) + ps.pull(l)
+                decisions = ps.push(l, j)
+                decisions += ps.pull(l)  # in place: a new list per gradient costs ~1% here
             else:
                 decisions = ps.push(l, j)
             burst = len(decisions) > BURST
