@@ -16,11 +16,6 @@ from pathlib import Path
 from rudra.config import ConfigError, describe, load, parse, to_toml
 from rudra.rundir import resumable, writable
 
-LATER = {
-    "calibrate": "measure compute and network costs here to fill [cluster]",
-}
-
-
 def _version() -> str:
     try:
         return version("rudra")
@@ -82,14 +77,14 @@ def cmd_check(args) -> int:
         return 0
     if not args.file:
         raise ConfigError("check: give an experiment FILE, or --defaults to list every setting")
-    print(to_toml(load(args.file, args.set)), end="")
+    print(to_toml(load(args.file, args.set, args.profile)), end="")
     return 0
 
 
 def cmd_simulate(args) -> int:
     from rudra.runner import run_experiment
 
-    exp = load(args.file, args.set + (["sim.numerics=true"] if args.numerics else []))
+    exp = load(args.file, args.set + (["sim.numerics=true"] if args.numerics else []), args.profile)
     out = run_dir(exp, "sim", args.out)
     summary = run_experiment(exp, "simulate", out, progress_wanted())
     print_summary(f"simulated {exp.experiment.name}", summary, out)
@@ -162,8 +157,20 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def cmd_later(args) -> int:
-    raise ConfigError(f"`rudra {args.command}` is not yet available ({LATER[args.command]})")
+def cmd_calibrate(args) -> int:
+    from rudra.calibrate import calibrate
+
+    exp = load(args.file, args.set) if args.file else parse({}, "defaults")
+    out = Path(args.out)
+    writable(out.parent if str(out.parent) else Path("."))
+    print(f"calibrating for {exp.model.name} on {exp.data.name}, μ = {exp.train.minibatch}, "
+          f"{exp.protocol.learners} learners + {exp.protocol.shards} server{'s' * (exp.protocol.shards > 1)}"
+          f"{' (quick)' if args.quick else ''}", file=sys.stderr)
+    lines = calibrate(exp, out, quick=args.quick, step=lambda what: print(f"  measuring {what}", file=sys.stderr))
+    print(f"calibrated -> {out}")
+    for line in lines:
+        print(f"  {line}")
+    return 0
 
 
 # --- parser -------------------------------------------------------------------
@@ -183,10 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = with_file("check", "validate FILE and print the resolved config (defaults filled in) as TOML", True)
     c.add_argument("--defaults", action="store_true", help="list every section and setting with its default")
+    c.add_argument("--profile", metavar="PROFILE", help="merge this calibration profile's [cluster] (rudra calibrate)")
     c.set_defaults(run=cmd_check)
 
     c = with_file("simulate", "predict runtime, throughput and staleness of FILE's cluster (SimPy)")
     c.add_argument("--out", help="run directory (default <experiment.out>/<name>/sim)")
+    c.add_argument("--profile", metavar="PROFILE", help="the [cluster] of this calibration profile (rudra calibrate) "
+                   "over FILE's own")
     c.add_argument("--numerics", action="store_true", help="also run the real gradients in simulated order "
                    "(the same as --set sim.numerics=true): test error per epoch in metrics.csv")
     c.set_defaults(run=cmd_simulate)
@@ -249,10 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "CIFAR-10 from PATH (the cifar-10-batches-py folder; hours)")
     c.set_defaults(run=cmd_reproduce)
 
-    for name, text in LATER.items():
-        c = sub.add_parser(name, help=f"{text} (not yet available)")
-        c.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        c.set_defaults(run=cmd_later)
+    c = with_file("calibrate", "measure this machine (compute law, core sharing, server costs, gloo link) for FILE's "
+                  "model, data and processes, and write the [cluster] profile `simulate --profile` reads", True)
+    c.add_argument("--out", default="profile.toml", help="profile TOML to write (default profile.toml)")
+    c.add_argument("--quick", action="store_true", help="short timing windows: a few seconds, rougher numbers")
+    c.set_defaults(run=cmd_calibrate)
     return p
 
 

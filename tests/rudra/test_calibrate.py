@@ -1,9 +1,13 @@
-"""Calibration profiles: how a profile's [cluster] merges into an experiment (rudra/profile.py)."""
+"""Calibration: profiles merge into an experiment (rudra/profile.py); measurements become a profile
+(rudra/calibrate.py); `rudra calibrate` end to end (slow)."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rudra.config import ConfigError, load
+from rudra.calibrate import fit_jitter, fit_law, profile, write_profile
+from rudra.config import ConfigError, load, parse
+from rudra.runtime.calibrate import Measured
 
 EXPERIMENT = """
 [protocol]
@@ -63,3 +67,95 @@ def test_a_file_that_is_not_a_profile_is_one_line(files, text, says):
 def test_a_missing_profile_is_one_line(files):
     with pytest.raises(ConfigError, match="no such file"):
         load(files / "exp.toml", [], str(files / "nowhere.toml"))
+
+
+# --- fitting what was measured (rudra/calibrate.py) ------------------------------------------------------
+
+def test_the_compute_law_is_fitted_over_mu():
+    """t(μ) = 0.1 ms + 0.02 ms × μ with 5 % lognormal noise and a few preempted minibatches: recovered within 2 %."""
+    rng = np.random.default_rng(0)
+    compute = {mu: (1e-4 + 2e-5 * mu * rng.lognormal(0, 0.05, 400)).tolist() + [0.05] * 4 for mu in (2, 4, 8, 16, 32)}
+    overhead, per_sample, worst = fit_law(compute)
+    assert overhead == pytest.approx(1e-4, rel=0.02) and per_sample == pytest.approx(2e-5, rel=0.02)
+    assert worst < 0.02
+
+
+@pytest.mark.parametrize("dist", ["normal", "lognormal", "exponential"])
+def test_the_jitter_distribution_that_fits_is_picked(dist):
+    """Each of the simulator's distributions, drawn with cv 0.3, is recognised and its cv measured."""
+    from rudra.sim.distributions import factors
+    times = (1e-3 * factors(np.random.default_rng(1), dist, 0.3, 3000)).tolist()
+    picked, cv, scores = fit_jitter(times)
+    assert picked == dist and cv == pytest.approx(0.3, rel=0.1) and set(scores) >= {"normal", "lognormal"}
+
+
+def test_steady_compute_has_no_jitter():
+    assert fit_jitter([1e-3] * 100)[:2] == ("constant", 0.0)
+
+
+def measured(**changes) -> Measured:
+    base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtt=2e-4, bandwidth=2e9,
+                recv_seconds=1e-4, send_seconds=5e-5, update_seconds=3e-5, memory_bandwidth=4e9, cycle=6e-4,
+                shard_bytes=10_000, cpus=2)
+    return Measured(**{**base, **changes})
+
+
+def test_the_profile_is_what_simulate_reads(tmp_path):
+    """The written profile loads as a [cluster] (every value valid), says where and when it was measured, keeps the
+    slowdown from falling below 1 or going down with k, and leaves latency as the cycle less the server's costs."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    cluster, lines = profile(exp, measured())
+    write_profile(tmp_path / "p.toml", cluster, lines)
+    text = (tmp_path / "p.toml").read_text()
+    assert text.startswith("# Calibration profile written by `rudra calibrate`: measured on ") and " UTC" in text
+    (tmp_path / "exp.toml").write_text("[protocol]\nlearners = 2\n[train]\nminibatch = 8\n")
+    c = load(tmp_path / "exp.toml", [], str(tmp_path / "p.toml")).cluster
+    assert (c.nodes, c.server_node, c.cores_per_node, c.slowdown) == (1, "shared", 2.0, (1.0, 1.0, 1.6))
+    assert (c.compute_overhead, c.sample_seconds) == (pytest.approx(2e-4), pytest.approx(2e-4))
+    hop = 10_000 / 2e9
+    assert c.latency == pytest.approx((6e-4 - 1e-4 - (3e-5 + 10_000 / 4e9) - 5e-5 - 2 * hop) / 2, rel=1e-3)
+    assert c.jitter_dist == "constant" and c.memory_bandwidth == 4e9
+
+
+# --- end to end ------------------------------------------------------------------------------------------
+
+TINY = """
+[experiment]
+name = "tiny"
+[protocol]
+name = "async"
+learners = 2
+[train]
+minibatch = 8
+lr = 0.05
+epochs = 1.0
+[model]
+name = "mlp"
+hidden = [16]
+[data]
+name = "digits"
+train_limit = 256
+[runtime]
+timeout = 20.0
+"""
+
+
+@pytest.mark.slow
+def test_calibrate_simulate_train_compare(tmp_path, capsys):
+    """This machine, end to end: calibrate (--quick) → simulate with the profile → train the same config for real →
+    compare: the profile holds every measured setting, and the table and figure are written with every cell filled."""
+    from rudra.cli import main
+    exp, prof = tmp_path / "tiny.toml", tmp_path / "profile.toml"
+    exp.write_text(TINY)
+    assert main(["calibrate", str(exp), "--quick", "--out", str(prof)]) == 0
+    assert "calibrated -> " in capsys.readouterr().out
+    cluster = load(exp, [], str(prof)).cluster
+    assert cluster.slowdown[0] == 1.0 and len(cluster.slowdown) == 3 and cluster.recv_seconds > 0
+    sim, real, cmp = tmp_path / "sim", tmp_path / "real", tmp_path / "compare"
+    assert main(["simulate", str(exp), "--profile", str(prof), "--out", str(sim)]) == 0
+    assert main(["train", str(exp), "--out", str(real)]) == 0
+    assert main(["compare", str(sim), str(real), "--out", str(cmp)]) == 0
+    assert all((cmp / f"compare.{ext}").stat().st_size > 0 for ext in ("md", "png", "svg"))
+    rows = [line for line in (cmp / "compare.md").read_text().splitlines() if line.startswith("| ")][1:]
+    cells = [cell.strip() for row in rows for cell in row.strip("|").split("|")]
+    assert len(rows) >= 8 and all(cells) and not any(c.lower() in ("nan", "none", "—", "-") for c in cells)

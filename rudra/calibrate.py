@@ -1,0 +1,134 @@
+"""`rudra calibrate`: measure this machine for an experiment (runtime/calibrate.py) and write the [cluster]
+profile the simulator reads (`rudra simulate EXP --profile PROFILE`, or `[cluster] profile = ...`).
+
+The profile describes a local run: every process on one node (nodes = 1, the server shares it), its cores
+and their measured slowdown, the compute law fitted over μ with its jitter, the server's costs per message
+and per update, and the gloo link between two processes. Where and when it was measured, and how well each
+fit holds, are comments at its top.
+"""
+from __future__ import annotations
+
+import datetime
+import math
+import platform
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+from scipy import stats
+
+from rudra.config import Experiment
+
+SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
+OUTLIER_MADS = 6.0                  # a minibatch this many (normal-scaled) MADs above the median was preempted
+STEADY_CV = 0.005                   # below this the jitter is left out (constant)
+
+
+def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
+    """(overhead, seconds per sample, worst relative residual) of t(μ) = overhead + per_sample × μ, least
+    squares over the trimmed mean time at each μ; a negative overhead is fitted again through the origin."""
+    mus = np.array(sorted(compute), dtype=float)
+    means = np.array([trimmed(compute[int(m)]).mean() for m in mus])
+    if len(mus) > 1:
+        per_sample, overhead = np.polyfit(mus, means, 1)
+    else:
+        per_sample, overhead = means[0] / mus[0], 0.0
+    if overhead < 0 or per_sample <= 0:
+        overhead, per_sample = 0.0, float(means @ mus / (mus @ mus))
+    worst = float(np.max(np.abs(overhead + per_sample * mus - means) / means))
+    return float(overhead), float(per_sample), worst
+
+
+def trimmed(times: list[float]) -> np.ndarray:
+    """The times without outliers: a minibatch more than OUTLIER_MADS robust deviations slower than the median
+    waited for another process (on a busy machine, a whole time slice), which is not the learner's jitter."""
+    t = np.asarray(times, dtype=float)
+    median = np.median(t)
+    spread = 1.4826 * np.median(np.abs(t - median))
+    return t[t <= median + OUTLIER_MADS * spread] if spread > 0 else t
+
+
+def fit_jitter(times: list[float]) -> tuple[str, float, dict[str, float]]:
+    """(distribution, cv, KS distance of each candidate) of the minibatch times scaled to mean 1: the
+    candidate of sim/distributions.py with that cv that fits best (constant when cv < STEADY_CV)."""
+    x = trimmed(times)
+    x = x / x.mean()
+    cv = float(x.std())
+    if cv < STEADY_CV or len(x) < 10:
+        return "constant", 0.0, {}
+    s = math.sqrt(math.log1p(cv * cv))
+    candidates = {"normal": stats.norm(1.0, cv), "lognormal": stats.lognorm(s, scale=math.exp(-s * s / 2))}
+    if cv <= 1.0:
+        candidates["exponential"] = stats.expon(loc=1.0 - cv, scale=cv)
+    scores = {name: float(stats.kstest(x, d.cdf).statistic) for name, d in candidates.items()}
+    return min(scores, key=scores.get), cv, scores
+
+
+def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
+    """The [cluster] table and the comment lines describing where, when and how well (m: runtime Measured)."""
+    mu = exp.train.minibatch
+    overhead, per_sample, worst = fit_law(m.compute)
+    dist, cv, scores = fit_jitter(m.compute[mu])
+    slowdown = [1.0]
+    for s in m.slowdown[1:]:
+        slowdown.append(round(max(s, slowdown[-1]), 4))  # measured noise must not make sharing faster
+    shard_bytes = m.shard_bytes
+    update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
+    hop = shard_bytes / m.bandwidth
+    latency = max(0.0, (m.cycle - m.recv_seconds - update - m.send_seconds - 2 * hop) / 2)
+    cluster = {"compute_overhead": overhead, "sample_seconds": per_sample}
+    if dist != "constant":
+        cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
+    cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
+                "latency": latency, "bandwidth": m.bandwidth, "server_bandwidth": m.bandwidth,
+                "recv_seconds": m.recv_seconds, "send_seconds": m.send_seconds, "update_seconds": m.update_seconds}
+    if math.isfinite(m.memory_bandwidth):
+        cluster["memory_bandwidth"] = m.memory_bandwidth
+    cluster = {k: _sig(v) for k, v in cluster.items()}
+    rt, model = exp.runtime, exp.model
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    fits = ", ".join(f"{n} {d:.3f}" for n, d in sorted(scores.items(), key=lambda kv: kv[1]))
+    lines = [
+        f"Calibration profile written by `rudra calibrate`: measured on {socket.gethostname()} "
+        f"({platform.platform()}, {m.cpus} cores), {now}",
+        f"for model {model.name} on data {exp.data.name}, μ = {mu}, {rt.threads} torch thread(s), backend "
+        f"{rt.backend}, device {rt.device}; {len(m.slowdown)} processes ({exp.protocol.learners} learners + "
+        f"{exp.protocol.shards} server shard(s)).",
+        f"compute per minibatch: {overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
+        f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %)",
+        f"at μ = {mu}: {trimmed(m.compute[mu]).mean() * 1e3:.4g} ms, cv {cv:.3f} over {len(m.compute[mu])} "
+        f"minibatches; jitter {dist}" + (f" (KS distance {fits})" if scores else ""),
+        f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
+        f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
+        f"gloo on 127.0.0.1: header-only round trip {m.rtt * 1e3:.3g} ms, {m.bandwidth / 1e9:.3g} GB/s one way; "
+        f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
+        f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
+        f"a push → update → weights cycle of {shard_bytes} bytes: {m.cycle * 1e3:.3g} ms, so "
+        f"{latency * 1e3:.3g} ms per message besides the server's costs (latency)",
+        "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
+    ]
+    return cluster, lines
+
+
+def _sig(v):
+    """Floats to 4 significant digits (measurements are not more precise); other values as they are."""
+    return float(f"{v:.4g}") if isinstance(v, float) else v
+
+
+def write_profile(path: Path, cluster: dict, lines: list[str]) -> None:
+    """The profile TOML: comment lines, then the [cluster] table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"# {line}\n" for line in lines) + tomli_w.dumps({"cluster": cluster}))
+
+
+def calibrate(exp: Experiment, out: Path, *, quick: bool, step: Callable[[str], None]) -> list[str]:
+    """Measure this machine for `exp`, write its profile to `out`; returns the profile's description lines."""
+    from rudra.runtime.calibrate import Target, measure  # torch loads only here
+    target = Target(model=exp.model, data=exp.data, runtime=exp.runtime, minibatch=exp.train.minibatch,
+                    shards=exp.protocol.shards, processes=exp.protocol.learners + exp.protocol.shards,
+                    seed=exp.experiment.seed, seconds=QUICK_SECONDS if quick else SECONDS)
+    cluster, lines = profile(exp, measure(target, step))
+    write_profile(out, cluster, lines)
+    return lines

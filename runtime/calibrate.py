@@ -1,0 +1,325 @@
+"""Measures this machine for the simulator's cluster model (`rudra calibrate`).
+
+Each measurement runs the runtime's own pieces, in processes of their own
+started like a local run's (forkserver, the configured torch threads, gloo on
+127.0.0.1), so it times what a real run would do:
+
+  compute   the learner's gradient (runtime.compute.Worker) on the configured
+            model and data, at several minibatch sizes μ;
+  sharing   k such processes computing at once on this node's cores,
+            k = 1 … the run's process count: the slowdown of each;
+  link      two gloo processes: header-only round trips, and a stream of large
+            frames one way (bytes/s);
+  server    the shard server's side of that pair: CPU seconds per header-only
+            message received through the server's Inbox and per message sent;
+            per update, the server's SGD step (models.step.Sgd) over the shard at
+            two sizes (a fixed part plus bytes ÷ memory bandwidth); and one
+            learner cycle (push a gradient, the server applies it and sends
+            weights back) whose round trip, less the server's costs, leaves
+            the per-message latency.
+
+Results are plain numbers; rudra/calibrate.py turns them into a [cluster]
+profile. Nothing here reads the experiment file.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.connection import wait as wait_any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from rudra.models import load_dataset
+from rudra.models.size import spec_parameter_count
+from rudra.models.spec import DataSpec, ModelSpec
+from rudra.models.step import Sgd, flat_model
+
+from .compute import Worker, stream_at
+from .errors import LaunchError, first_line
+from .inbox import Inbox
+from .local import loopback_store, use_loopback
+from .spec import RuntimeSpec
+from .wire import BYE, PUSH, WEIGHTS, Message
+
+CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
+WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
+STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to measure: the run's model, data and launch settings, its μ and its number of processes."""
+
+    model: ModelSpec
+    data: DataSpec
+    runtime: RuntimeSpec
+    minibatch: int
+    shards: int
+    processes: int   # learners + shards: how many share this node in a local run
+    seed: int
+    seconds: float   # length of each timing window
+
+    def minibatches(self) -> list[int]:
+        """The μ the compute law is fitted over: μ/4 … 4μ (at least 1), five points when μ allows."""
+        mu = self.minibatch
+        return sorted({max(1, round(mu * f)) for f in (0.25, 0.5, 1.0, 2.0, 4.0)})
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Everything `measure` found, in seconds, bytes and bytes/s."""
+
+    compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
+    slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
+    rtt: float                        # header-only round trip between two processes
+    bandwidth: float                  # bytes/s of a one-way stream of large frames
+    recv_seconds: float               # server CPU per header-only message received (Inbox, header read)
+    send_seconds: float               # server CPU per header-only message sent
+    update_seconds: float             # fixed part of one SGD update
+    memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
+    cycle: float                      # one push → update → weights round trip at the model's size
+    shard_bytes: int                  # bytes of the largest shard (one message)
+    cpus: int                         # cores this process may run on
+
+
+def cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def measure(target: Target, step: Callable[[str], None]) -> Measured:
+    """Run every measurement; `step(what)` is called before each (progress)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["rudra.runtime.calibrate"])
+    step(f"compute at μ = {', '.join(map(str, target.minibatches()))}")
+    compute = _gather(ctx, _compute_child, [(target, target.minibatches(), None)])[0]
+    alone = None
+    slowdown = []
+    for k in range(1, target.processes + 1):
+        step(f"{k} process{'es' * (k > 1)} computing on {cores()} cores")
+        times = _gather(ctx, _compute_child, [(target, [target.minibatch], ctx.Barrier(k))] * k)
+        mean = float(np.mean([np.mean(t[target.minibatch]) for t in times]))
+        alone = alone or mean
+        slowdown.append(mean / alone)
+    step("gloo link and server costs")
+    link = _link(ctx, target)
+    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), **link)
+
+
+# --- running children -------------------------------------------------------------------------------------
+
+def _gather(ctx, target_fn, arglist: list[tuple]) -> list:
+    """Run target_fn(*args, conn) in one process per args, all at once; their answers in order."""
+    pipes = [ctx.Pipe(duplex=False) for _ in arglist]
+    procs = [ctx.Process(target=target_fn, args=(*args, w), daemon=True) for args, (_, w) in zip(arglist, pipes)]
+    for p in procs:
+        p.start()
+    deadline = time.monotonic() + CHILD_SECONDS
+    answers = []
+    try:
+        for (reader, _), p in zip(pipes, procs):
+            wait_any([reader, p.sentinel], max(0.0, deadline - time.monotonic()))
+            if not reader.poll():
+                raise LaunchError("calibrate: a measuring process " + (
+                    f"died (exit code {p.exitcode})" if p.exitcode is not None
+                    else f"gave no answer within {CHILD_SECONDS:g} s"))
+            answer = reader.recv()
+            if isinstance(answer, str):
+                raise LaunchError(f"calibrate: {answer}")
+            answers.append(answer)
+    finally:
+        for p in procs:
+            p.join(5.0)
+            if p.exitcode is None:
+                p.kill()
+                p.join(5.0)
+    return answers
+
+
+def _answer(conn, fn, *args) -> None:
+    """A child's body: send fn(*args) (or its one-line failure) down the pipe, then exit at once."""
+    try:
+        conn.send(fn(*args))
+    except BaseException as error:  # the parent reports it as one line
+        conn.send(f"{type(error).__name__}: {first_line(error)}")
+    os._exit(0)  # a gloo receive may still be pending in a thread
+
+
+# --- compute ----------------------------------------------------------------------------------------------
+
+def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[float]]:
+    """μ -> seconds of each minibatch computed within a timing window, as a learner computes them
+    (runtime.compute.Worker on its stream); with a barrier, every process starts its window together."""
+    torch.set_num_threads(target.runtime.threads)
+    data = load_dataset(target.data, target.seed)
+    net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
+    worker = Worker(net, data.train_x, data.train_y)
+    times = {}
+    for mu in minibatches:
+        stream = stream_at(len(data.train_y), 0, 1, mu, target.seed, target.data.sampling, 0)
+        for _ in range(WARMUP):
+            worker.gradient(stream.next_indices())
+        if barrier is not None:
+            barrier.wait(CHILD_SECONDS)
+        times[mu] = []
+        end = time.perf_counter() + target.seconds
+        while time.perf_counter() < end or len(times[mu]) < 3:
+            t0 = time.perf_counter()
+            worker.gradient(stream.next_indices())
+            times[mu].append(time.perf_counter() - t0)
+    return times
+
+
+def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> None:
+    _answer(conn, _compute, target, minibatches, barrier)
+
+
+# --- link and server --------------------------------------------------------------------------------------
+
+def _link(ctx, target: Target) -> dict:
+    """Both gloo measurements at once: rank 0 plays the server, rank 1 the learner."""
+    store = loopback_store(0)
+    try:
+        server, learner = _gather(ctx, _pair_child, [(target, rank, store.port) for rank in (0, 1)])
+    finally:
+        del store
+    return {**server, **learner}
+
+
+def _rounds(target: Target, per_second: float) -> int:
+    """Repetitions for one timing window at `per_second` of them (a guess both ranks make alike), at least 20."""
+    return max(20, int(target.seconds * per_second))
+
+
+def _pair(target: Target, rank: int, port: int) -> dict:
+    """One side of the two-process link and server measurements (see the module docstring)."""
+    use_loopback()
+    torch.set_num_threads(target.runtime.threads)
+    store = dist.TCPStore("127.0.0.1", port, None, False, timedelta(seconds=CHILD_SECONDS))
+    dist.init_process_group(target.runtime.backend, store=store, rank=rank, world_size=2,
+                            timeout=timedelta(seconds=CHILD_SECONDS))
+    peer = 1 - rank
+    data = load_dataset(target.data, target.seed)
+    shape = data.input_shape, data.classes
+    floats = -(-spec_parameter_count(target.model, *shape) // target.shards)
+    big = max(floats, STREAM_BYTES // 4)
+    header, shard, stream = Message(0), Message(floats), Message(big)
+
+    def ping(n: int) -> float:
+        """Seconds per header-only round trip (rank 1 asks, rank 0 answers)."""
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(n):
+            if rank:
+                dist.send(header.frame(), peer)
+                dist.recv(header.buf, peer)
+            else:
+                dist.recv(header.buf, peer)
+                dist.send(header.frame(), peer)
+        return (time.perf_counter() - start) / n
+
+    ping(20)
+    rtt = ping(_rounds(target, 5000))
+    n = max(5, int(target.seconds * 2e9 / (4 * big)))  # ≈ one window at 2 GB/s
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(n):
+        dist.send(stream.frame(big), peer) if rank else dist.recv(stream.buf, peer)
+    streamed = (time.perf_counter() - start) / n
+    n = _rounds(target, 5000)
+    dist.barrier()
+    if rank == 1:
+        return _learner_side(target, shape, header, shard, floats, peer, n, rtt, streamed, big)
+    return _server_side(target, header, shard, floats, peer, n)
+
+
+def _learner_side(target: Target, shape: tuple, header: Message, shard: Message, floats: int, peer: int, n: int, rtt: float,
+                  streamed: float, big: int) -> dict:
+    """Rank 1: feeds the server's receive measurement, takes its sends, then times full cycles."""
+    for i in range(n):  # header-only pushes for the server's receive cost
+        dist.send(header.set(PUSH, 0, i, i).frame(), peer)
+    for _ in range(n):  # the server's sends
+        dist.recv(shard.buf, peer)
+    net = flat_model(target.model, *shape, target.seed)
+    grads, params = net.grads[:floats], net.params[:floats]
+    reply = Message(floats)
+    cycles = _rounds(target, 2000)
+    start = time.perf_counter()
+    for i in range(cycles):  # as runtime/learner.py: fill the push, send it, wait for weights, adopt them
+        shard.payload[:floats].copy_(grads)
+        shard.set(PUSH, 0, i, i, (0.0, 0.0, 0.0, 0.0), flag=1.0)
+        dist.send(shard.frame(floats), peer)
+        dist.recv(reply.buf, peer)
+        params.copy_(reply.payload[:floats])
+    cycle = (time.perf_counter() - start) / cycles
+    dist.send(header.set(BYE).frame(), peer)  # the server may stop
+    return {"rtt": rtt, "bandwidth": 4 * big / max(streamed - rtt / 2, 1e-9), "cycle": cycle}
+
+
+def _server_side(target: Target, header: Message, shard: Message, floats: int, peer: int, n: int) -> dict:
+    """Rank 0: CPU per message received through an Inbox and per message sent, the SGD update, full cycles."""
+    inbox = Inbox([peer], floats, kept=1, timeout=CHILD_SECONDS)
+    cpu = time.process_time()
+    for _ in range(n):
+        msg = _get(inbox)
+        msg.ints()
+        inbox.release(msg)
+    recv = (time.process_time() - cpu) / n
+    cpu = time.process_time()
+    for i in range(n):
+        dist.send(header.set(WEIGHTS, 0, i, i).frame(), peer)
+    send = (time.process_time() - cpu) / n
+    fixed, per_byte = _update_law(target, floats)
+    sgd = Sgd(torch.zeros(floats), momentum=0.9, weight_decay=1e-4)
+    while True:  # cycles, as runtime/server.py: take the push, apply it, send the weights back
+        msg = _get(inbox)
+        kind = msg.ints()[0]
+        if kind != PUSH:
+            break
+        sgd.apply([(1.0, msg.payload[:floats])], 0.01)
+        inbox.release(msg)
+        shard.payload[:floats].copy_(sgd.param.data)
+        shard.set(WEIGHTS, 0, 0, 0, value=0.0)
+        dist.send(shard.frame(floats), peer)
+    return {"recv_seconds": recv, "send_seconds": send, "update_seconds": fixed,
+            "memory_bandwidth": 1.0 / per_byte if per_byte > 0 else float("inf"), "shard_bytes": 4 * floats}
+
+
+def _pair_child(target: Target, rank: int, port: int, conn) -> None:
+    _answer(conn, _pair, target, rank, port)
+
+
+def _get(inbox: Inbox):
+    item = inbox.get(CHILD_SECONDS)
+    if not isinstance(item, Message):
+        raise LaunchError(f"the learner side of the link stopped sending ({item})")
+    return item
+
+
+def _update_law(target: Target, floats: int) -> tuple[float, float]:
+    """(fixed seconds, seconds per shard byte) of one SGD update, from the shard's size and 16 times it."""
+    sizes = (floats, 16 * floats)
+    times = []
+    for size in sizes:
+        sgd = Sgd(torch.zeros(size), momentum=0.9, weight_decay=1e-4)
+        g = torch.ones(size)
+        for _ in range(WARMUP):
+            sgd.apply([(1.0, g)], 0.01)
+        n = 0
+        end = time.perf_counter() + target.seconds / 4
+        start = time.perf_counter()
+        while time.perf_counter() < end or n < 10:
+            sgd.apply([(1.0, g)], 0.01)
+            n += 1
+        times.append((time.perf_counter() - start) / n)
+    per_byte = max(0.0, (times[1] - times[0]) / (4 * (sizes[1] - sizes[0])))
+    return max(0.0, times[0] - 4 * floats * per_byte), per_byte
