@@ -156,10 +156,11 @@ def split_values(text: str) -> list[str]:
     return values
 
 
-def grid(file: str | Path, sets: list[str], items: list[tuple[str, str]]) -> list[Point]:
-    """Every distinct point of the grid, in grid order (the first axis varies slowest)."""
+def grid(file: str | Path, sets: list[str], items: list[tuple[str, str]], profile: str | None = None) -> list[Point]:
+    """Every distinct point of the grid, in grid order (the first axis varies slowest); `profile`: a
+    calibration profile merged into every point's [cluster] (rudra/profile.py)."""
     path = Path(file)
-    base = read(path, sets)
+    base = read(path, sets, profile)
     spec = axes(items)
     keys = [k for axis_keys, _ in spec for k in axis_keys]
     points: dict[str, Point] = {}  # by repr of the values: a value may be a list
@@ -292,7 +293,7 @@ class Result:
 
 
 def sweep(file: str | Path, *, sets: list[str], items: list[tuple[str, str]], mode: str, out: str | Path | None,
-          workers: int | None, dask: str | None, progress: bool) -> Result:
+          workers: int | None, dask: str | None, progress: bool, profile: str | None = None) -> Result:
     """Run the grid and write `<folder>/index.csv`."""
     if mode not in MODE_KIND:
         raise ConfigError(f"--mode {mode!r}: allowed {', '.join(MODE_KIND)}")
@@ -300,7 +301,7 @@ def sweep(file: str | Path, *, sets: list[str], items: list[tuple[str, str]], mo
         raise ConfigError(f"--workers {workers}: allowed an integer >= 1")
     if not items:
         raise ConfigError("sweep: give at least one --vary KEY=V1,V2,... (or --zip) to make a grid")
-    points = grid(file, sets, items)
+    points = grid(file, sets, items, profile)
     folder = Path(out) if out else (Path(setting(points[0].doc, "experiment.out"))
                                     / str(setting(points[0].doc, "experiment.name")) / "sweep")
     folder = writable(folder.resolve())
