@@ -18,7 +18,6 @@ import pytest
 
 from rudra.runtime.processes import alive, descendants, of_run
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux /proc")
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "train_digits_async.toml"
 SETTINGS = ("protocol.learners=2", "train.epochs=1000", "runtime.eval_every=0.5", "runtime.checkpoint_every=0")

@@ -10,6 +10,7 @@
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,8 @@ from rudra.runtime.processes import descendants
 
 from .conftest import rows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux /proc")]
 EXIT = 30.0  # seconds a run may take to exit once told to end; far above the ≈ 1 s it takes here
 
 
