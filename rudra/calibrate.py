@@ -42,12 +42,12 @@ def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
 
 
 def trimmed(times: list[float]) -> np.ndarray:
-    """The times without outliers: a minibatch more than OUTLIER_MADS robust deviations slower than the median
-    waited for another process (on a busy machine, a whole time slice), which is not the learner's jitter."""
+    """The times without outliers: a minibatch or message more than OUTLIER_MADS robust deviations slower than
+    the median waited for another process (on a busy machine, a whole time slice): not this machine's cost."""
     t = np.asarray(times, dtype=float)
     median = np.median(t)
-    spread = 1.4826 * np.median(np.abs(t - median))
-    return t[t <= median + OUTLIER_MADS * spread] if spread > 0 else t
+    spread = max(1.4826 * np.median(np.abs(t - median)), 1e-3 * median)  # steady times: 0.1 % of the median
+    return t[t <= median + OUTLIER_MADS * spread]
 
 
 def fit_jitter(times: list[float]) -> tuple[str, float, dict[str, float]]:
@@ -76,13 +76,15 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         slowdown.append(round(max(s, slowdown[-1]), 4))  # measured noise must not make sharing faster
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
-    hop = shard_bytes / m.bandwidth
-    latency = max(0.0, (m.cycle - m.recv_seconds - update - m.send_seconds - 2 * hop) / 2)
+    rtt, cycle = trimmed(m.rtts).mean(), trimmed(m.cycles).mean()
+    bandwidth = m.frame_bytes / max(trimmed(m.frames).mean() - rtt / 2, 1e-9)
+    hop = shard_bytes / bandwidth
+    latency = max(0.0, (cycle - m.recv_seconds - update - m.send_seconds - 2 * hop) / 2)
     cluster = {"compute_overhead": overhead, "sample_seconds": per_sample}
     if dist != "constant":
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
-                "latency": latency, "bandwidth": m.bandwidth, "server_bandwidth": m.bandwidth,
+                "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "send_seconds": m.send_seconds, "update_seconds": m.update_seconds}
     if math.isfinite(m.memory_bandwidth):
         cluster["memory_bandwidth"] = m.memory_bandwidth
@@ -102,10 +104,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"minibatches; jitter {dist}" + (f" (KS distance {fits})" if scores else ""),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
-        f"gloo on 127.0.0.1: header-only round trip {m.rtt * 1e3:.3g} ms, {m.bandwidth / 1e9:.3g} GB/s one way; "
+        f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
-        f"a push → update → weights cycle of {shard_bytes} bytes: {m.cycle * 1e3:.3g} ms, so "
+        f"a push → update → weights cycle of {shard_bytes} bytes: {cycle * 1e3:.3g} ms, so "
         f"{latency * 1e3:.3g} ms per message besides the server's costs (latency)",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]

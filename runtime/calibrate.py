@@ -77,13 +77,14 @@ class Measured:
 
     compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
-    rtt: float                        # header-only round trip between two processes
-    bandwidth: float                  # bytes/s of a one-way stream of large frames
+    rtts: list[float]                 # seconds of each header-only round trip between two processes
+    frames: list[float]               # seconds of each large frame of a one-way stream
+    frame_bytes: int                  # bytes of one such frame
     recv_seconds: float               # server CPU per header-only message received (Inbox, header read)
     send_seconds: float               # server CPU per header-only message sent
     update_seconds: float             # fixed part of one SGD update
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
-    cycle: float                      # one push → update → weights round trip at the model's size
+    cycles: list[float]               # seconds of each push → update → weights round trip at the model's size
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
 
@@ -214,36 +215,39 @@ def _pair(target: Target, rank: int, port: int) -> dict:
     big = max(floats, STREAM_BYTES // 4)
     header, shard, stream = Message(0), Message(floats), Message(big)
 
-    def ping(n: int) -> float:
-        """Seconds per header-only round trip (rank 1 asks, rank 0 answers)."""
+    def ping(n: int) -> list[float]:
+        """Seconds of each header-only round trip (rank 1 asks, rank 0 answers)."""
         dist.barrier()
-        start = time.perf_counter()
+        times = []
         for _ in range(n):
+            start = time.perf_counter()
             if rank:
                 dist.send(header.frame(), peer)
                 dist.recv(header.buf, peer)
             else:
                 dist.recv(header.buf, peer)
                 dist.send(header.frame(), peer)
-        return (time.perf_counter() - start) / n
+            times.append(time.perf_counter() - start)
+        return times
 
     ping(20)
-    rtt = ping(_rounds(target, 5000))
-    n = max(5, int(target.seconds * 2e9 / (4 * big)))  # ≈ one window at 2 GB/s
+    rtts = ping(_rounds(target, 5000))
+    frames = []
     dist.barrier()
-    start = time.perf_counter()
-    for _ in range(n):
+    for _ in range(max(5, int(target.seconds * 2e9 / (4 * big)))):  # ≈ one window at 2 GB/s
+        start = time.perf_counter()
         dist.send(stream.frame(big), peer) if rank else dist.recv(stream.buf, peer)
-    streamed = (time.perf_counter() - start) / n
+        frames.append(time.perf_counter() - start)
     n = _rounds(target, 5000)
     dist.barrier()
     if rank == 1:
-        return _learner_side(target, shape, header, shard, floats, peer, n, rtt, streamed, big)
+        return {"rtts": rtts, "frames": frames, "frame_bytes": 4 * big,
+                **_learner_side(target, shape, header, shard, floats, peer, n)}
     return _server_side(target, header, shard, floats, peer, n)
 
 
-def _learner_side(target: Target, shape: tuple, header: Message, shard: Message, floats: int, peer: int, n: int, rtt: float,
-                  streamed: float, big: int) -> dict:
+def _learner_side(target: Target, shape: tuple, header: Message, shard: Message, floats: int, peer: int,
+                  n: int) -> dict:
     """Rank 1: feeds the server's receive measurement, takes its sends, then times full cycles."""
     for i in range(n):  # header-only pushes for the server's receive cost
         dist.send(header.set(PUSH, 0, i, i).frame(), peer)
@@ -252,17 +256,17 @@ def _learner_side(target: Target, shape: tuple, header: Message, shard: Message,
     net = flat_model(target.model, *shape, target.seed)
     grads, params = net.grads[:floats], net.params[:floats]
     reply = Message(floats)
-    cycles = _rounds(target, 2000)
-    start = time.perf_counter()
-    for i in range(cycles):  # as runtime/learner.py: fill the push, send it, wait for weights, adopt them
+    cycles = []
+    for i in range(_rounds(target, 2000)):  # as runtime/learner.py: fill the push, send it, wait for weights, adopt
+        start = time.perf_counter()
         shard.payload[:floats].copy_(grads)
         shard.set(PUSH, 0, i, i, (0.0, 0.0, 0.0, 0.0), flag=1.0)
         dist.send(shard.frame(floats), peer)
         dist.recv(reply.buf, peer)
         params.copy_(reply.payload[:floats])
-    cycle = (time.perf_counter() - start) / cycles
+        cycles.append(time.perf_counter() - start)
     dist.send(header.set(BYE).frame(), peer)  # the server may stop
-    return {"rtt": rtt, "bandwidth": 4 * big / max(streamed - rtt / 2, 1e-9), "cycle": cycle}
+    return {"cycles": cycles}
 
 
 def _server_side(target: Target, header: Message, shard: Message, floats: int, peer: int, n: int) -> dict:
