@@ -4,8 +4,8 @@ What a learner does next is its protocol.learner machine's answer to what it
 was told (weights, a HOLD, its compute or push finished), the same machine
 the simulator drives; this module carries the answers out. base, adv: one
 loop, pull → compute → push, the next pull riding on the push. adv*: the
-compute loop carries out every decision, a push thread and a pull thread move
-the bytes, so compute overlaps both transfers; a pull leaves only after the
+compute loop carries out every decision, a push thread and a pull thread per
+shard move the bytes, so compute overlaps both transfers; a pull leaves only after the
 pushes handed over before it (a learner's messages keep their order).
 Times sent to the server are on shard 0's clock (offset learned from each
 of its replies).
