@@ -73,6 +73,10 @@ class ProtocolSpec:
         if self.architecture == "adv*" and self.name == "hardsync":
             return "architecture", self.architecture, ("'base' or 'adv' with hardsync (its barrier leaves adv* "
                                                        "nothing to overlap); adv* takes softsync or async")
+        if self.max_staleness is not None and self.shards > 1:
+            # each shard keeps its own bound, and two shards can hold two learners crosswise for ever
+            return "max_staleness", self.max_staleness, ("left out with shards > 1 (each shard would keep its own "
+                                                         "bound and two shards could hold each other's learners)")
         if self.shards > 1 and self.architecture == "base":
             return "shards", self.shards, "1 with architecture 'base'; use 'adv' or 'adv*' for shards"
         return None

@@ -310,6 +310,9 @@ def test_invalid_spec_is_refused_by_the_machine():
         ParameterServer(ProtocolSpec(name="softsync", learners=3, n=4))
     with pytest.raises(ValueError, match="protocol.architecture"):
         ParameterServer(ProtocolSpec(name="hardsync", learners=3, architecture="adv*"))
+    # shard 0 granting learner A and holding B while shard 1 holds A and grants B: nobody pushes again
+    with pytest.raises(ValueError, match="protocol.max_staleness"):
+        ParameterServer(ProtocolSpec(name="async", learners=3, architecture="adv", shards=2, max_staleness=2))
 
 
 def test_restore_continues_versions_and_steps():

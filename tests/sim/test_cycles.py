@@ -17,7 +17,8 @@ CLUSTER = dict(sample_seconds=0.01, jitter_dist="lognormal", jitter_cv=0.2, late
     (dict(name="hardsync", learners=16), None),
     (dict(name="softsync", learners=16, n=4, max_staleness=3), None),
     (dict(name="hardsync", learners=16, architecture="adv", shards=2), 4),
-    (dict(name="async", learners=16, architecture="adv*", shards=2, max_staleness=4), 4),
+    (dict(name="async", learners=16, architecture="adv*", shards=2), 4),
+    (dict(name="async", learners=16, architecture="adv*", max_staleness=4), 4),
 ])
 @pytest.mark.parametrize("detail", ["full", "summary"])
 def test_a_run_leaves_no_cyclic_garbage_and_restores_the_collector(tmp_path, protocol, fan_in, detail):
