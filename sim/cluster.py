@@ -246,7 +246,7 @@ class Cluster:
             t = shard.free
         start, node = t, shard.node
         recv, send = self.recv_cost, self.send_cost
-        f = 1.0 if node is None else node.factor()  # slower while the processes it shares cores with work
+        f = 1.0 if node is None else node.factor(t)  # slower while the processes it shares cores with work
         if f != 1.0:
             recv, send = recv * f, send * f
         if items and items[0][1] is not None:

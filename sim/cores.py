@@ -71,9 +71,10 @@ class Node:
 
     # --- server work --------------------------------------------------------------------------
 
-    def factor(self) -> float:
-        """How much slower server work starting now runs: slowdown of the busy processes and itself."""
-        return self.slowdown(len(self.jobs) + self._servers_at(self.env.now) + 1)
+    def factor(self, start: float) -> float:
+        """How much slower server work starting at `start` (not before now) runs: the slowdown of itself, the
+        computes running now and the server work booked for then (its own earlier work ends by `start`)."""
+        return self.slowdown(len(self.jobs) + self._servers_at(start) + 1)
 
     def serve(self, start: float, end: float) -> None:
         """A server on this node works from `start` (not before now) to `end`."""
