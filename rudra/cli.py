@@ -128,7 +128,7 @@ def cmd_timeline(args) -> int:
 def cmd_sweep(args) -> int:
     from rudra.sweep import report, sweep
     print(report(sweep(args.file, sets=args.set, items=args.axes, mode=args.mode, out=args.out,
-                       workers=args.workers, dask=args.dask, progress=progress_wanted())))
+                       workers=args.workers, dask=args.dask, progress=progress_wanted(), profile=args.profile)))
     return 0
 
 
@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     c.set_defaults(run=cmd_train)
 
-    c = sub.add_parser("demo", help="simulate and train the shipped demo experiment, end to end")
+    c = sub.add_parser("demo", help="the whole loop on the shipped digits experiment: calibrate this machine, "
+                       "predict, train, compare, sweep a grid and draw the figures")
     c.add_argument("--out", default="runs/demo", help="folder for the demo's runs (default runs/demo)")
     c.set_defaults(run=cmd_demo)
 
@@ -244,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mode", choices=("simulate", "train"), default="simulate",
                    help="simulate (default) or train each point for real")
     c.add_argument("--out", help="sweep folder (default <experiment.out>/<name>/sweep)")
+    c.add_argument("--profile", metavar="PROFILE", help="the [cluster] of this calibration profile (rudra calibrate) "
+                   "over FILE's own, in every point")
     c.add_argument("--workers", type=int, help="local processes for simulated points (default: one per core)")
     c.add_argument("--dask", metavar="ADDRESS", help="run the points on the existing Dask cluster whose scheduler "
                    "is at ADDRESS, e.g. tcp://HOST:8786 (needs rudra[dask])")

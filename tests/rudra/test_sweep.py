@@ -111,6 +111,15 @@ def test_a_point_whose_config_changed_runs_again(tmp_path, capsys):
                == 2 for r in index(tmp_path / "s"))
 
 
+def test_a_profile_is_every_points_cluster(tmp_path):
+    """--profile merges a calibration profile into each point's [cluster], as simulate --profile does."""
+    (tmp_path / "prof.toml").write_text("[cluster]\nlatency = 0.0007\n")
+    assert sweep(tmp_path, "s", "--profile", str(tmp_path / "prof.toml"), "--vary", "protocol.learners=2,4") == 0
+    clusters = [json.loads((tmp_path / "s" / r["run_dir"] / "run.json").read_text())["config"]["cluster"]
+                for r in index(tmp_path / "s")]
+    assert [(c["latency"], c["profile"]) for c in clusters] == [(0.0007, str(tmp_path / "prof.toml"))] * 2
+
+
 def test_varying_the_protocol_keeps_only_the_settings_each_protocol_reads(tmp_path, capsys):
     assert sweep(tmp_path, "s", "--set", "protocol.max_staleness=3", "--vary", "protocol.name=hardsync,softsync,async",
                  "--vary", "protocol.n=1,2") == 0
