@@ -7,7 +7,7 @@ and supervises them until the servers are done:
 
   * a server that exits with an error ends the run with its one-line reason;
   * a server that shows no sign of life (a heartbeat from its message loop)
-    for HUNG × runtime.timeout (stopped, deadlocked) is named and the run ends,
+    for runtime.timeout (stopped, deadlocked) is named and the run ends,
     before its learners' own 2 × timeout patience runs out;
   * SIGINT or SIGTERM here ends the run at once;
   * if this process dies, even by SIGKILL, every child's lifeline pipe closes
@@ -39,7 +39,6 @@ from .processes import name_this_process
 from .rank import RENDEZVOUS_SECONDS, run_rank
 
 EXIT_GRACE = 5.0  # seconds learners get to exit after their server is done
-HUNG = 1.5        # × runtime.timeout without a heartbeat: the server hangs (its learners give up at 2 ×)
 
 
 def run_local(plan: Plan) -> dict:
@@ -152,7 +151,9 @@ def _supervise(plan: Plan, procs: dict, beats) -> tuple[int | None, str | None]:
     """Wait for the servers: (None, None) when all finished, else (rank, None) of the first server that failed
     or (rank, why) of the first that hangs."""
     servers = plan.layout.servers
-    patience = HUNG * plan.runtime.timeout
+    # A server silent for runtime.timeout hangs, as a learner silent that long is gone. Its learners would give up
+    # at twice that; this leaves the launcher time to settle the run and exit before.
+    patience = plan.runtime.timeout
     while True:
         for rank in servers:
             code = procs[rank].exitcode
@@ -174,8 +175,7 @@ def _hung(plan: Plan, rank: int, pid: int, patience: float) -> str:
     except OSError:
         stopped = False
     how = "is stopped (SIGSTOP or a debugger)" if stopped else "hangs"
-    return (f"{plan.layout.name(rank)} {how}: no sign of life for {patience:g} s "
-            f"({HUNG:g} × runtime.timeout); the run was ended")
+    return f"{plan.layout.name(rank)} {how}: no sign of life for {patience:g} s (runtime.timeout); run ended"
 
 
 def _reap(procs: dict, grace: float) -> None:

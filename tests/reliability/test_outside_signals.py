@@ -40,14 +40,14 @@ def assert_trace_agrees_with_itself(out):
 
 
 def test_a_stopped_server_ends_the_run_within_twice_the_timeout(start):
-    """The launcher names a server with no heartbeat for 1.5 × timeout; its learners would give up at 2 ×."""
-    run = start(timeout=8.0)
+    """The launcher names a server with no heartbeat for one timeout; its learners would give up at 2 ×."""
+    run = start(timeout=10.0)
     server = run.serving()["shard0"]
     os.kill(server, signal.SIGSTOP)
     stopped = time.monotonic()
     code, err = run.end(within=EXIT)
-    # 1.5 × 8 s without a heartbeat, plus at most 0.8 s between the launcher's looks and its clean-up (< 1 s
-    # here): 4 s to spare within 2 × 8 s, however loaded the machine.
+    # 10 s without a heartbeat, at most 1 s between the launcher's looks, then killing, settling the trace and
+    # the interpreter's exit (2–4.5 s measured here under load): 4.5 s to spare within 2 × 10 s.
     assert time.monotonic() - stopped < 2 * run.timeout
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("rudra: server shard 0 (rank 0) is stopped"), err
