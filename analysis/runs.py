@@ -36,12 +36,35 @@ class Run:
     @property
     def config_label(self) -> str:
         """Everything but the kind: protocol, λ, μ, lr policy."""
-        return f"{self.protocol_label}, λ={self.learners}, μ={self.minibatch}, {self.lr_policy}"
+        return self.label()
+
+    def label(self, common: dict | None = None) -> str:
+        """Protocol, λ, and those of μ and lr policy not in `common` (the settings every run of a figure
+        shares, said once in its note: shared())."""
+        return ", ".join([self.protocol_label, f"λ={self.learners}", *self.extras(common)])
+
+    def extras(self, common: dict | None = None) -> list[str]:
+        """μ and lr policy as a label writes them, less those in `common`."""
+        return [text for name, text in (("μ", f"μ={self.minibatch}"), ("lr policy", self.lr_policy))
+                if name not in (common or {})]
 
     @property
     def series(self) -> tuple[str, str, int, str]:
         """What a curve over λ keeps fixed: kind, protocol (with its n), μ and lr policy."""
         return self.kind, self.protocol_label, self.minibatch, self.lr_policy
+
+
+def shared(runs: list[Run]) -> dict:
+    """μ and lr policy where every run has the same one, name -> value: a figure says them once, in
+    note(), instead of on every label."""
+    values = {"μ": {r.minibatch for r in runs}, "lr policy": {r.lr_policy for r in runs}}
+    return {name: next(iter(v)) for name, v in values.items() if len(v) == 1}
+
+
+def note(common: dict, what: str = "runs") -> str:
+    """'all runs: μ = 8, lr policy per-gradient' for shared()'s settings; '' when there are none."""
+    return f"all {what}: " + ", ".join(f"{k} = {v}" if k == "μ" else f"{k} {v}" for k, v in common.items()) \
+        if common else ""
 
 
 def kind_of(run: dict) -> str:
