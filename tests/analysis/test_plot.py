@@ -115,9 +115,10 @@ def fake(protocol: str, learners: int, seconds: float, error: float, kind: str =
 
 
 def test_a_crowded_tradeoff_covers_nothing_and_coincident_points_share_a_label():
-    """30 points, 2 to 3 markers wide apart at λ ≥ 2 and one on another at λ = 1 (one learner runs every
-    protocol alike): the λ = 1 points of a policy get one label naming all three protocols."""
-    runs = [fake(protocol, lam, (1.0 + 0.04 * k) / lam, (0.12 + 0.01 * k) * (1 + 0.02 * lam) + (0.05 if p else 0),
+    """30 points: at λ ≥ 2 the three protocols of a policy in a cluster of markers that almost touch (labels
+    need leader lines), at λ = 1 on one another (one learner runs every protocol alike): the λ = 1 points of
+    a policy get one label naming all three protocols."""
+    runs = [fake(protocol, lam, (1.0 + 0.04 * k) / lam, (0.12 + 0.002 * k) * (1 + 0.02 * lam) + (0.05 if p else 0),
                  policy=policy)
             for p, policy in enumerate(("constant", "per-gradient")) for lam in (1, 2, 4, 8, 16)
             for k, protocol in enumerate(("hardsync", "softsync", "async"))]
@@ -129,6 +130,7 @@ def test_a_crowded_tradeoff_covers_nothing_and_coincident_points_share_a_label()
     assert len(texts) == 30 - 4
     assert "hardsync/1-softsync/async λ=1\nconstant" in texts and "async λ=16\nper-gradient" in texts
     assert fig.legends[0].get_title().get_text() == "all points: μ = 8"
+    assert any(t.arrow_patch for t in fig.axes[0].texts)
     assert_cover_nothing(fig)
 
 
