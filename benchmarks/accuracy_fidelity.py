@@ -5,8 +5,9 @@ the same grid is swept twice with rudra/sweep.py over seeds 0, 1, 2, once simula
 once trained for real on this machine. The prediction of a point is the mean of its simulated seeds (what a
 user would quote); it is held against the real runs' mean, min and max. Targets (issue 14): the prediction
 inside the real min–max for ≥ 80 % of points and within 1.5 points of the real mean for all.
-The simulated cluster is this machine as the demo measures it (one minibatch ≈ sample_seconds × μ, per-step
-jitter as on a loaded 2-core machine); arrival order is what differs, and with it which gradient is how stale.
+The simulated cluster is a rough stand-in for this machine (20 µs per sample, lognormal per-step jitter cv
+0.3; not calibrated): arrival order is what differs between prediction and measurement, and with it which
+gradient is how stale — σ's distribution itself agrees (docs/REPRODUCTION.md).
 Run: python benchmarks/accuracy_fidelity.py [--seeds N] [--out DIR]   (≈ 15 minutes here)
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ TASKS = {
     "mlp/digits": {"model": {"name": "mlp", "hidden": [32]}, "data": {"name": "digits"},
                    "train": {"minibatch": 8, "lr": 0.1, "momentum": 0.5, "epochs": 4}},
     "small_cnn/synthetic": {"model": {"name": "small_cnn", "width": 0.5},
-                            "data": {"name": "synthetic", "samples": 1000, "test_samples": 500, "image_size": 16},
+                            "data": {"name": "synthetic", "samples": 1000, "test_samples": 500, "image_size": 16,
+                                     "noise": 0.5},
                             "train": {"minibatch": 8, "lr": 0.05, "momentum": 0.5, "epochs": 4}},
 }
 COMMON = {"protocol": {"name": "softsync", "n": 1, "learners": 2},
