@@ -22,15 +22,18 @@ from scipy import stats
 from rudra.config import Experiment
 
 SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
-OUTLIER_MADS = 6.0                  # a minibatch this many (normal-scaled) MADs above the median was preempted
 STEADY_CV = 0.005                   # below this the jitter is left out (constant)
+NORMAL_CV = 0.3                     # above this the simulator's clipped normal no longer has mean 1
 
 
 def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
     """(overhead, seconds per sample, worst relative residual) of t(μ) = overhead + per_sample × μ, least
-    squares over the trimmed mean time at each μ; a negative overhead is fitted again through the origin."""
+    squares over the mean time at each μ; a negative overhead is fitted again through the origin.
+
+    Means, not medians, here and below: a real run pays for the minibatches and messages that wait for a
+    core behind another process too."""
     mus = np.array(sorted(compute), dtype=float)
-    means = np.array([trimmed(compute[int(m)]).mean() for m in mus])
+    means = np.array([np.mean(compute[int(m)]) for m in mus])
     if len(mus) > 1:
         per_sample, overhead = np.polyfit(mus, means, 1)
     else:
@@ -41,25 +44,18 @@ def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
     return float(overhead), float(per_sample), worst
 
 
-def trimmed(times: list[float]) -> np.ndarray:
-    """The times without outliers: a minibatch or message more than OUTLIER_MADS robust deviations slower than
-    the median waited for another process (on a busy machine, a whole time slice): not this machine's cost."""
-    t = np.asarray(times, dtype=float)
-    median = np.median(t)
-    spread = max(1.4826 * np.median(np.abs(t - median)), 1e-3 * median)  # steady times: 0.1 % of the median
-    return t[t <= median + OUTLIER_MADS * spread]
-
-
 def fit_jitter(times: list[float]) -> tuple[str, float, dict[str, float]]:
     """(distribution, cv, KS distance of each candidate) of the minibatch times scaled to mean 1: the
     candidate of sim/distributions.py with that cv that fits best (constant when cv < STEADY_CV)."""
-    x = trimmed(times)
+    x = np.asarray(times, dtype=float)
     x = x / x.mean()
     cv = float(x.std())
     if cv < STEADY_CV or len(x) < 10:
         return "constant", 0.0, {}
     s = math.sqrt(math.log1p(cv * cv))
-    candidates = {"normal": stats.norm(1.0, cv), "lognormal": stats.lognorm(s, scale=math.exp(-s * s / 2))}
+    candidates = {"lognormal": stats.lognorm(s, scale=math.exp(-s * s / 2))}
+    if cv <= NORMAL_CV:
+        candidates["normal"] = stats.norm(1.0, cv)
     if cv <= 1.0:
         candidates["exponential"] = stats.expon(loc=1.0 - cv, scale=cv)
     scores = {name: float(stats.kstest(x, d.cdf).statistic) for name, d in candidates.items()}
@@ -69,17 +65,19 @@ def fit_jitter(times: list[float]) -> tuple[str, float, dict[str, float]]:
 def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     """The [cluster] table and the comment lines describing where, when and how well (m: runtime Measured)."""
     mu = exp.train.minibatch
-    overhead, per_sample, worst = fit_law(m.compute)
-    dist, cv, scores = fit_jitter(m.compute[mu])
+    law_overhead, per_sample, worst = fit_law(m.compute)
+    in_loop = float(np.mean(m.alone_compute))
+    overhead = max(0.0, in_loop - per_sample * mu)  # the law's slope, the real learner's level at μ
+    dist, cv, scores = fit_jitter(m.alone_compute)
     slowdown = [1.0]
     for s in m.slowdown[1:]:
         slowdown.append(round(max(s, slowdown[-1]), 4))  # measured noise must not make sharing faster
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
-    rtt, cycle = trimmed(m.rtts).mean(), trimmed(m.cycles).mean()
-    bandwidth = m.frame_bytes / max(trimmed(m.frames).mean() - rtt / 2, 1e-9)
+    rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps))
+    bandwidth = m.frame_bytes / max(float(np.mean(m.frames)) - rtt / 2, 1e-9)
     hop = shard_bytes / bandwidth
-    latency = max(0.0, (cycle - m.recv_seconds - update - m.send_seconds - 2 * hop) / 2)
+    latency = max(0.0, (gap - m.recv_seconds - update - m.send_seconds - 2 * hop) / 2)
     cluster = {"compute_overhead": overhead, "sample_seconds": per_sample}
     if dist != "constant":
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
@@ -98,17 +96,18 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"for model {model.name} on data {exp.data.name}, μ = {mu}, {rt.threads} torch thread(s), backend "
         f"{rt.backend}, device {rt.device}; {len(m.slowdown)} processes ({exp.protocol.learners} learners + "
         f"{exp.protocol.shards} server shard(s)).",
-        f"compute per minibatch: {overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
-        f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %)",
-        f"at μ = {mu}: {trimmed(m.compute[mu]).mean() * 1e3:.4g} ms, cv {cv:.3f} over {len(m.compute[mu])} "
-        f"minibatches; jitter {dist}" + (f" (KS distance {fits})" if scores else ""),
+        f"compute per minibatch: {law_overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
+        f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %); a real learner at μ = "
+        f"{mu}: {in_loop * 1e3:.4g} ms, so {overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ",
+        f"its jitter: cv {cv:.3f} over {len(m.alone_compute)} minibatches, {dist}"
+        + (f" (KS distance {fits})" if scores else ""),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
-        f"a push → update → weights cycle of {shard_bytes} bytes: {cycle * 1e3:.3g} ms, so "
-        f"{latency * 1e3:.3g} ms per message besides the server's costs (latency)",
+        f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
+        f"so {latency * 1e3:.3g} ms per message besides the server's costs (latency)",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]
     return cluster, lines

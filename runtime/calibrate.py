@@ -6,6 +6,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
 
   compute   the learner's gradient (runtime.compute.Worker) on the configured
             model and data, at several minibatch sizes μ;
+  alone     one real learner and its server (runtime.launch.train, async, a
+            few hundred gradients): each compute as a learner that waits for
+            weights between minibatches sees it, and each gap from a compute's
+            end to the next one's start (push, server, weights back);
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   link      two gloo processes: header-only round trips, and a stream of large
@@ -13,22 +17,22 @@ started like a local run's (forkserver, the configured torch threads, gloo on
   server    the shard server's side of that pair: CPU seconds per header-only
             message received through the server's Inbox and per message sent;
             per update, the server's SGD step (models.step.Sgd) over the shard at
-            two sizes (a fixed part plus bytes ÷ memory bandwidth); and one
-            learner cycle (push a gradient, the server applies it and sends
-            weights back) whose round trip, less the server's costs, leaves
-            the per-message latency.
+            two sizes (a fixed part plus bytes ÷ memory bandwidth).
 
 Results are plain numbers; rudra/calibrate.py turns them into a [cluster]
 profile. Nothing here reads the experiment file.
 """
 from __future__ import annotations
 
+import csv
 import os
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from multiprocessing.connection import wait as wait_any
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,13 +40,15 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from rudra.models import load_dataset
-from rudra.models.size import spec_parameter_count
+from rudra.models.size import spec_parameter_count, train_samples
 from rudra.models.spec import DataSpec, ModelSpec
 from rudra.models.step import Sgd, flat_model
+from rudra.protocol import ProtocolSpec, TrainSpec
 
 from .compute import Worker, stream_at
 from .errors import LaunchError, first_line
 from .inbox import Inbox
+from .launch import train
 from .local import loopback_store, use_loopback
 from .spec import RuntimeSpec
 from .wire import BYE, PUSH, WEIGHTS, Message
@@ -50,6 +56,8 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
+                          # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,8 @@ class Measured:
     send_seconds: float               # server CPU per header-only message sent
     update_seconds: float             # fixed part of one SGD update
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
-    cycles: list[float]               # seconds of each push → update → weights round trip at the model's size
+    alone_compute: list[float]        # seconds of each compute of one real learner with its server
+    alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
 
@@ -113,7 +122,10 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         slowdown.append(mean / alone)
     step("gloo link and server costs")
     link = _link(ctx, target)
-    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), **link)
+    step("one learner and its server, for real")
+    alone_compute, alone_gaps = _alone(target)
+    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), alone_compute=alone_compute,
+                    alone_gaps=alone_gaps, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -159,7 +171,8 @@ def _answer(conn, fn, *args) -> None:
 
 def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[float]]:
     """μ -> seconds of each minibatch computed within a timing window, as a learner computes them
-    (runtime.compute.Worker on its stream); with a barrier, every process starts its window together."""
+    (runtime.compute.Worker on its stream, a PAUSE between minibatches); with a barrier, every process starts
+    its window together and computes back to back (what sharing the cores costs)."""
     torch.set_num_threads(target.runtime.threads)
     data = load_dataset(target.data, target.seed)
     net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
@@ -177,6 +190,8 @@ def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[
             t0 = time.perf_counter()
             worker.gradient(stream.next_indices())
             times[mu].append(time.perf_counter() - t0)
+            if barrier is None:
+                time.sleep(PAUSE)
     return times
 
 
@@ -210,8 +225,7 @@ def _pair(target: Target, rank: int, port: int) -> dict:
                             timeout=timedelta(seconds=CHILD_SECONDS))
     peer = 1 - rank
     data = load_dataset(target.data, target.seed)
-    shape = data.input_shape, data.classes
-    floats = -(-spec_parameter_count(target.model, *shape) // target.shards)
+    floats = -(-spec_parameter_count(target.model, data.input_shape, data.classes) // target.shards)
     big = max(floats, STREAM_BYTES // 4)
     header, shard, stream = Message(0), Message(floats), Message(big)
 
@@ -240,37 +254,19 @@ def _pair(target: Target, rank: int, port: int) -> dict:
         frames.append(time.perf_counter() - start)
     n = _rounds(target, 5000)
     dist.barrier()
-    if rank == 1:
-        return {"rtts": rtts, "frames": frames, "frame_bytes": 4 * big,
-                **_learner_side(target, shape, header, shard, floats, peer, n)}
-    return _server_side(target, header, shard, floats, peer, n)
-
-
-def _learner_side(target: Target, shape: tuple, header: Message, shard: Message, floats: int, peer: int,
-                  n: int) -> dict:
-    """Rank 1: feeds the server's receive measurement, takes its sends, then times full cycles."""
+    if rank == 0:
+        return _server_side(target, header, shard, floats, peer, n)
     for i in range(n):  # header-only pushes for the server's receive cost
         dist.send(header.set(PUSH, 0, i, i).frame(), peer)
     for _ in range(n):  # the server's sends
         dist.recv(shard.buf, peer)
-    net = flat_model(target.model, *shape, target.seed)
-    grads, params = net.grads[:floats], net.params[:floats]
-    reply = Message(floats)
-    cycles = []
-    for i in range(_rounds(target, 2000)):  # as runtime/learner.py: fill the push, send it, wait for weights, adopt
-        start = time.perf_counter()
-        shard.payload[:floats].copy_(grads)
-        shard.set(PUSH, 0, i, i, (0.0, 0.0, 0.0, 0.0), flag=1.0)
-        dist.send(shard.frame(floats), peer)
-        dist.recv(reply.buf, peer)
-        params.copy_(reply.payload[:floats])
-        cycles.append(time.perf_counter() - start)
     dist.send(header.set(BYE).frame(), peer)  # the server may stop
-    return {"cycles": cycles}
+    return {"rtts": rtts, "frames": frames, "frame_bytes": 4 * big}
 
 
 def _server_side(target: Target, header: Message, shard: Message, floats: int, peer: int, n: int) -> dict:
-    """Rank 0: CPU per message received through an Inbox and per message sent, the SGD update, full cycles."""
+    """Rank 0: CPU per message received through an Inbox and per message sent, and the SGD update."""
+    fixed, per_byte = _update_law(target, floats)  # before the learner's messages start
     inbox = Inbox([peer], floats, kept=1, timeout=CHILD_SECONDS)
     cpu = time.process_time()
     for _ in range(n):
@@ -282,24 +278,33 @@ def _server_side(target: Target, header: Message, shard: Message, floats: int, p
     for i in range(n):
         dist.send(header.set(WEIGHTS, 0, i, i).frame(), peer)
     send = (time.process_time() - cpu) / n
-    fixed, per_byte = _update_law(target, floats)
-    sgd = Sgd(torch.zeros(floats), momentum=0.9, weight_decay=1e-4)
-    while True:  # cycles, as runtime/server.py: take the push, apply it, send the weights back
-        msg = _get(inbox)
-        kind = msg.ints()[0]
-        if kind != PUSH:
-            break
-        sgd.apply([(1.0, msg.payload[:floats])], 0.01)
-        inbox.release(msg)
-        shard.payload[:floats].copy_(sgd.param.data)
-        shard.set(WEIGHTS, 0, 0, 0, value=0.0)
-        dist.send(shard.frame(floats), peer)
+    _get(inbox)  # the learner's BYE: it is done
     return {"recv_seconds": recv, "send_seconds": send, "update_seconds": fixed,
             "memory_bandwidth": 1.0 / per_byte if per_byte > 0 else float("inf"), "shard_bytes": 4 * floats}
 
 
 def _pair_child(target: Target, rank: int, port: int, conn) -> None:
     _answer(conn, _pair, target, rank, port)
+
+
+# --- one learner for real -----------------------------------------------------------------------------------
+
+def _alone(target: Target) -> tuple[list[float], list[float]]:
+    """One real learner and its server (async, base; a few hundred gradients, no evaluation but the last):
+    the seconds of each compute, and of each gap from a compute's end to the learner's next compute."""
+    n_samples = train_samples(target.data)
+    gradients = _rounds(target, 700)
+    train_spec = TrainSpec(minibatch=target.minibatch, epochs=gradients * target.minibatch / n_samples)
+    runtime = replace(target.runtime, trace="full", eval_every=1e6, checkpoint_every=0, fault=None,
+                      fault_target=0, fault_after=3, server_ranks=(), port=0)
+    with tempfile.TemporaryDirectory() as out:
+        train(ProtocolSpec(name="async", learners=1), train_spec, target.model, target.data, runtime,
+              seed=target.seed, out=Path(out), config={}, progress=False)
+        with open(Path(out) / "gradients.csv", newline="") as f:
+            rows = sorted((int(r["step"]), float(r["t_compute_start"]), float(r["t_compute_end"]))
+                          for r in csv.DictReader(f))
+    rows = rows[WARMUP:]
+    return [end - start for _, start, end in rows], [b[1] - a[2] for a, b in zip(rows, rows[1:])]
 
 
 def _get(inbox: Inbox):
