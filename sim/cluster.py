@@ -129,6 +129,7 @@ class Cluster:
         self.max_seconds = math.inf if max_seconds is None else max_seconds
         compute_seq, update_seq = seq.spawn(2)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
+        self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
                            cluster.fan_in)
@@ -139,7 +140,7 @@ class Cluster:
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
                              shard_nodes[s])
                        for s, q in enumerate(update_seq.spawn(S))]
-        self.recv_cost, self.send_cost = cluster.recv_seconds, cluster.send_seconds
+        self.costs = (cluster.recv_seconds, cluster.send_seconds, 1.0)  # per message in, per weights out; factor
         self.learners = [new_learner(protocol) for _ in range(lam)]
         self.overlap = protocol.architecture == "adv*"
         self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
@@ -222,10 +223,11 @@ class Cluster:
         if self._burst is not None:
             self._burst.append((t, value, callback))
             return
-        delay = t - self.env.now
+        env = self.env
+        delay = t - env.now
         if delay < 0.0:  # t is never earlier, but sums in another order may round 1 ulp below now
             delay = 0.0  # (a test, not max(): this runs once per gradient and a builtin call costs 5%)
-        Timeout(self.env, delay, value).callbacks.append(callback)
+        Timeout(env, delay, value).callbacks.append(callback)
 
     def _stop(self, t: float, why: str) -> None:
         if not self.stopped:
@@ -245,11 +247,11 @@ class Cluster:
         if shard.free > t:
             t = shard.free
         start, node = t, shard.node
-        recv, send = self.recv_cost, self.send_cost
-        f = 1.0 if node is None else node.factor(t)  # slower while the processes it shares cores with work
-        if f != 1.0:
+        recv, send, f = self.costs
+        if node is not None:  # slower while the processes it shares cores with work
+            f = node.factor(t)
             recv, send = recv * f, send * f
-        if items and items[0][1] is not None:
+        if recv and items[0][1] is not None:
             t += recv  # one push message, however many gradients a tree summed into it
         ps = shard.ps
         for l, j, pull in items:
@@ -336,7 +338,7 @@ class Cluster:
             return
         if self.S > 1:
             t0, self.ready[l] = self.ready[l], 0.0
-        c = self.compute(l)
+        c = self.compute_times[l] * self.jitter()
         nodes = self.learner_nodes
         if nodes is not None and nodes[l] is not None:  # it shares its node's cores: done when sharing says
             step, versions = m.pushes - 1, m.pushed
@@ -474,7 +476,7 @@ class Cluster:
                 for s in range(self.S):
                     self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
             else:  # COMPUTE
-                c = self.compute(l)
+                c = self.compute_times[l] * self.jitter()
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
                     nodes[l].compute(t, c, lambda t1, t0=t: self._shared_computed(l, t0, t1))

@@ -13,7 +13,9 @@ from .spec import ClusterSpec
 
 
 class ComputeModel:
-    """Draws each learner's fixed speed once, then one jittered time per minibatch."""
+    """Draws each learner's fixed speed once, then one jittered time per minibatch: learner l's next minibatch
+    takes times[l] × jitter() seconds (read so by the cluster: a list index and a C-level draw, no Python
+    call per gradient; without jitter, jitter() is 1.0)."""
 
     def __init__(self, cluster: ClusterSpec, learners: int, minibatch: int, seq: np.random.SeedSequence):
         speed_seq, pick_seq, step_seq = seq.spawn(3)
@@ -29,12 +31,5 @@ class ComputeModel:
         slow[picked] = cluster.straggler_slowdown
         self.times: list[float] = (base / speeds * slow).tolist()
         self.mean_speed = float(np.mean(speeds / slow))  # always-slowed stragglers count at their slowed speed
-        step = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
-                      cluster.straggler_prob, cluster.straggler_slowdown)
-        self._step = None if step.constant else step.draw
-
-    def __call__(self, learner: int) -> float:
-        """Seconds for the learner's next minibatch."""
-        if self._step is None:
-            return self.times[learner]
-        return self.times[learner] * self._step()
+        self.jitter = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
+                             cluster.straggler_prob, cluster.straggler_slowdown).draw

@@ -62,13 +62,17 @@ def hop(t: float, nbytes: float, a: Nic, b: Nic, latency: float) -> tuple[float,
             a.busy += d
     rate = b.rate
     if rate != INF:
-        taken = b.free if b.free > t else t
         d = nbytes / rate
-        done = b.free = taken + d
+        done = b.free
+        if done > t:  # b still serves earlier messages: it takes this one when done with them
+            if done > start:
+                start = done
+            done += d
+        else:
+            done = t + d
+        b.free = done
         if b.metered:
             b.busy += d
-        if taken > start:
-            start = taken
         if done > end:
             end = done
     return start, end + latency
