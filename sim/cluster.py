@@ -224,7 +224,7 @@ class Cluster:
             self._burst.append((t, value, callback))
             return
         env = self.env
-        delay = t - env.now
+        delay = t - env._now  # SimPy's `now` and `value` are properties: a Python call per gradient each
         if delay < 0.0:  # t is never earlier, but sums in another order may round 1 ulp below now
             delay = 0.0  # (a test, not max(): this runs once per gradient and a builtin call costs 5%)
         Timeout(env, delay, value).callbacks.append(callback)
@@ -239,7 +239,7 @@ class Cluster:
     def _arrive(self, event) -> None:
         """A scheduled message reaches its shard."""
         if not self.stopped:
-            self._serve(*event.value)
+            self._serve(*event._value)
 
     def _serve(self, s: int, items: list, t: float) -> None:
         """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
@@ -304,9 +304,7 @@ class Cluster:
         if not main:
             return
         if self.writer is not None:
-            times = self.times
-            self.writer.update(update, t, [times.pop((a.learner, a.step)) for a in update.gradients]
-                               if self.full else ())
+            self.writer.update(update, t, self._times_of(update) if self.full else ())
         done = shard.ps.gradients_applied
         if done >= self._next_tick:  # ticks never pass the target, so it is checked only here
             self._bar.update(min(done, self.target) - self._bar.n)
@@ -315,6 +313,11 @@ class Cluster:
                 self._stop(t, "epochs")
         if self.max_updates is not None and shard.updates >= self.max_updates:
             self._stop(t, "updates")
+
+    def _times_of(self, update: Update) -> list[tuple]:
+        """The times of each gradient of the update (full trace), taken off the side table."""
+        times = self.times
+        return [times.pop((a.learner, a.step)) for a in update.gradients]
 
     # --- learner side -------------------------------------------------------------------
 
@@ -329,15 +332,17 @@ class Cluster:
         if self.overlap:
             self._weights_on_way(s, l, version, arrival)
             return
-        m = self.learners[l]
-        if self.S == 1:  # its only piece (the per-learner lists are cache misses at large λ)
-            t0 = arrival
-        elif arrival > self.ready[l]:
-            self.ready[l] = arrival
-        if not m.weights(s, version):  # once every shard's weights are in: ADOPT, COMPUTE, PUSH_PULL
+        # once every shard's weights are in, the machine decides ADOPT, COMPUTE, PUSH_PULL, from the last arrival
+        m, t0 = self.learners[l], arrival
+        if self.S > 1:  # (with one shard, no per-learner list: they are cache misses at large λ)
+            ready = self.ready
+            if arrival > ready[l]:
+                ready[l] = arrival
+            if not m.weights(s, version):
+                return
+            t0, ready[l] = ready[l], 0.0
+        elif not m.weights(s, version):
             return
-        if self.S > 1:
-            t0, self.ready[l] = self.ready[l], 0.0
         c = self.compute_times[l] * self.jitter()
         nodes = self.learner_nodes
         if nodes is not None and nodes[l] is not None:  # it shares its node's cores: done when sharing says
@@ -363,7 +368,7 @@ class Cluster:
         rides along)."""
         if self.stopped:
             return
-        l, t, versions, pull, _ = event.value
+        l, t, versions, pull, _ = event._value
         if pull and self.full:
             self.t_pull[l] = t
         net = self.net
@@ -443,7 +448,7 @@ class Cluster:
         (that push's event, at its hand-over, came before this compute end), and the learner decides on."""
         if self.stopped:
             return
-        l, t0, t1 = event.value
+        l, t0, t1 = event._value
         m = self.learners[l]
         free = self.net.up[l].free
         handoff = free if free > t1 else t1
