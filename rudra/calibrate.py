@@ -92,7 +92,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     fits = ", ".join(f"{n} {d:.3f}" for n, d in sorted(scores.items(), key=lambda kv: kv[1]))
     lines = [
         f"Calibration profile written by `rudra calibrate`: measured on {socket.gethostname()} "
-        f"({platform.platform()}, {m.cpus} cores), {now}",
+        f"({platform.platform()}, {m.cpus} cores), {now}, load average {m.load:.2f} before (other work on "
+        "this machine slows every number below)",
         f"for model {model.name} on data {exp.data.name}, μ = {mu}, {rt.threads} torch thread(s), backend "
         f"{rt.backend}, device {rt.device}; {len(m.slowdown)} processes ({exp.protocol.learners} learners + "
         f"{exp.protocol.shards} server shard(s)).",

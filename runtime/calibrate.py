@@ -96,6 +96,7 @@ class Measured:
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
+    load: float                       # the 1-minute load average when measuring began
 
 
 def cores() -> int:
@@ -108,6 +109,7 @@ def cores() -> int:
 
 def measure(target: Target, step: Callable[[str], None]) -> Measured:
     """Run every measurement; `step(what)` is called before each (progress)."""
+    load = os.getloadavg()[0]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["rudra.runtime.calibrate"])
     step(f"compute at μ = {', '.join(map(str, target.minibatches()))}")
@@ -124,7 +126,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone_compute, alone_gaps = _alone(target)
-    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), alone_compute=alone_compute,
+    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, alone_compute=alone_compute,
                     alone_gaps=alone_gaps, **link)
 
 

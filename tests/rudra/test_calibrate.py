@@ -104,7 +104,7 @@ def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, shard_bytes=10_000, cpus=2)
+                alone_gaps=[5e-4, 7e-4] * 25, shard_bytes=10_000, cpus=2, load=0.5)
     return Measured(**{**base, **changes})
 
 
@@ -118,6 +118,7 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     write_profile(tmp_path / "p.toml", cluster, lines)
     text = (tmp_path / "p.toml").read_text()
     assert text.startswith("# Calibration profile written by `rudra calibrate`: measured on ") and " UTC" in text
+    assert "load average 0.50 before" in text
     (tmp_path / "exp.toml").write_text("[protocol]\nlearners = 2\n[train]\nminibatch = 8\n")
     c = load(tmp_path / "exp.toml", [], str(tmp_path / "p.toml")).cluster
     assert (c.nodes, c.server_node, c.cores_per_node, c.slowdown) == (1, "shared", 2.0, (1.0, 1.0, 1.6))
