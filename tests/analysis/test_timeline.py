@@ -30,7 +30,7 @@ def check_format(doc: dict) -> list[dict]:
             spans[e["pid"], e["tid"]].append((e["ts"], e["ts"] + e["dur"]))
     for track in spans.values():  # slices on one thread never overlap partially (here: never at all)
         track.sort()
-        assert all(end <= start for (_, end), (start, _) in zip(track, track[1:]))
+        assert all(end <= start + 1e-6 for (_, end), (start, _) in zip(track, track[1:]))  # ts + dur: float sum
     return events
 
 
