@@ -28,12 +28,13 @@ NORMAL_CV = 0.3                     # above this the simulator's clipped normal 
 
 def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
     """(overhead, seconds per sample, worst relative residual) of t(μ) = overhead + per_sample × μ, least
-    squares over the mean time at each μ; a negative overhead is fitted again through the origin.
+    squares over the median time at each μ (a minibatch that waited behind another process says nothing
+    about μ); a negative overhead is fitted again through the origin.
 
-    Means, not medians, here and below: a real run pays for the minibatches and messages that wait for a
-    core behind another process too."""
+    The level at the experiment's μ comes from a real learner's mean instead (profile): a real run pays for
+    the minibatches and messages that wait for a core behind another process too."""
     mus = np.array(sorted(compute), dtype=float)
-    means = np.array([np.mean(compute[int(m)]) for m in mus])
+    means = np.array([np.median(compute[int(m)]) for m in mus])
     if len(mus) > 1:
         per_sample, overhead = np.polyfit(mus, means, 1)
     else:
