@@ -92,13 +92,14 @@ def read(path: str | Path, overrides: list[str] = (), profile: str | None = None
     return doc
 
 
-def read_toml(path: str | Path) -> dict:
-    """A TOML file as a document (ConfigError, one line, if it cannot be read or sets nothing)."""
+def read_toml(path: str | Path, expected: str = "an experiment TOML file (see examples/)") -> dict:
+    """A TOML file as a document (ConfigError, one line, if it cannot be read or sets nothing); `expected` says
+    what the missing file should have been."""
     path, where = Path(path), shown(str(path))
     try:
         doc = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{where}: no such file; expected an experiment TOML file (see examples/)") from None
+        raise ConfigError(f"{where}: no such file; expected {expected}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{where}: cannot read it ({e.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as e:

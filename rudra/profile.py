@@ -38,7 +38,7 @@ def read_profile(path: Path, given_by: str) -> dict:
     """The [cluster] table of the profile at `path` (ConfigError, one line, if it is not a profile)."""
     from rudra.config import ConfigError, read_toml, shown  # rudra.config imports this module
 
-    doc = read_toml(path)
+    doc = read_toml(path, f"a calibration profile ({given_by}; `rudra calibrate` writes one)")
     cluster = doc.get("cluster")
     where = f"{shown(str(path))} ({given_by})"
     if set(doc) != {"cluster"} or not isinstance(cluster, dict):
