@@ -51,6 +51,7 @@ class Learner:
         self.stream = None
         self.step = self.first_step = 0
         self.machine = new_learner(plan.protocol)
+        self.cpu0 = time.process_time()  # each push reports the CPU spent since (wire.CPU)
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -141,9 +142,10 @@ class Learner:
         """Put the gradient into the push messages (one per shard); `times` (monotonic) go on shard 0's clock."""
         grads = self.worker.grads
         times = tuple(t + self.offset for t in times)
+        cpu = time.process_time() - self.cpu0
         for (lo, hi), msg, v in zip(self.bounds, self.pushes, versions):
             msg.payload[:hi - lo].copy_(grads[lo:hi])
-            msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss)
+            msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss, cpu=cpu)
         self.step += 1
 
     def _push_all(self) -> None:

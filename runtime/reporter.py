@@ -40,6 +40,7 @@ class SliceSender:
     """Shards 1..S-1: send this shard's weights slice to shard 0 at each evaluation point; nothing else."""
 
     peers: tuple[int, ...] = ()  # nobody sends reports to this shard
+    done: frozenset[int] = frozenset()  # nor final slices
 
     def __init__(self, plan: Plan, shard: int, out: Message, ps: ParameterServer):
         self.plan, self.shard, self.out, self.ps = plan, shard, out, ps
@@ -92,6 +93,7 @@ class Reporter:
         self.writer: TraceWriter | None = None
         self.bar = None
         self.target_seconds: float | None = None  # when the epochs target was reached
+        self.done: set[int] = set()  # shards whose final slice came (they may leave before shard 0 is done)
 
     def start(self) -> None:
         """Open the trace (appending on resume), say "running", and evaluate the initial weights."""
@@ -131,6 +133,8 @@ class Reporter:
     def slice(self, msg: Message) -> None:
         """Another shard's slice for the evaluation index in its STEP slot."""
         _, shard, _, index = msg.ints()
+        if index == FINAL:
+            self.done.add(shard)
         lo, hi = self.plan.bounds()[shard]
         self._evaluate_part(index, shard, msg.payload[:hi - lo].clone())
 
@@ -226,6 +230,9 @@ class Reporter:
                 # the end sit in a softsync batch the run did not need. Each of the rest is a gradients.csv row.
                 "pushes": {"numbered": server.numbered, "received": server.received, "dropped": server.dropped,
                            "unapplied": self.ps.buffered},
+                # CPU seconds this session: shard 0's process in its message loop (its receive threads too), and
+                # each learner's process from its start to its last push (what rudra calibrate splits per gradient)
+                "cpu_seconds": {"server": server.cpu, "learners": server.learner_cpu},
                 **extra,
             },
         }

@@ -31,7 +31,7 @@ from .errors import LaunchError, first_line
 from .inbox import Closed, Inbox, Starved
 from .plan import Plan
 from .reporter import FINAL, Reporter, SliceSender
-from .wire import ABORT, BYE, FLAG, HOLD, PULL, PUSH, STOP, WEIGHTS, Message
+from .wire import ABORT, BYE, CPU, FLAG, HOLD, PULL, PUSH, STOP, WEIGHTS, Message
 
 ABORT_SECONDS = 2.0  # how long a failing server tries to tell its learners
 
@@ -70,6 +70,8 @@ class ShardServer:
         self.received = [0] * self.lam       # per learner: pushes taken in this session ...
         self.dropped = [0] * self.lam        # ... of which not given to the protocol (learner stopped or gone, run done)
         self.numbered = [0] * self.lam       # per learner: its highest push number seen, + 1 − its first this session
+        self.learner_cpu = [0.0] * self.lam  # per learner: CPU seconds its last push reported (wire.CPU)
+        self.cpu = 0.0                       # this process's CPU seconds in the message loop
         self.lost: list[dict] = []
         self.finished = False
         self.holds = self.checkpoints = self.resumed = 0
@@ -86,10 +88,7 @@ class ShardServer:
         """Serve until every learner is stopped or gone; shard 0 returns its run.json, the others None."""
         self._start()
         try:
-            while self.active:
-                self.alive()
-                self._handle(self.inbox.get(self._wait()))
-                self._check_liveness()
+            self._serve()
             return self._finish()
         except (Fault, ProtocolError) as fault:
             self._abort(str(fault))
@@ -97,6 +96,17 @@ class ShardServer:
         except RuntimeError as error:  # the process group broke under us
             self._abort(str(error))
             raise LaunchError(f"{self.me}: {first_line(error)}") from None
+
+    def _serve(self) -> None:
+        """The message loop, until no learner may send; its CPU time is kept however it ends (run.json)."""
+        cpu = time.process_time()
+        try:
+            while self.active:
+                self.alive()
+                self._handle(self.inbox.get(self._wait()))
+                self._check_liveness()
+        finally:
+            self.cpu = time.process_time() - cpu
 
     def _start(self) -> None:
         if self.plan.resume:
@@ -123,6 +133,8 @@ class ShardServer:
         if type(item) is Closed:
             role, index = self.layout.role(item.rank)
             if role == "server":
+                if index in self.report.done:  # it sent its final slice and left: the other learners may go on
+                    return
                 raise Fault(f"{self.layout.name(item.rank)} closed its connection")
             self._lose(index, "closed its connection")
         elif type(item) is Starved:
@@ -141,6 +153,7 @@ class ShardServer:
             self.received[learner] += 1
             self.numbered[learner] = max(self.numbered[learner], step + 1 - self.first_step[learner])
             self.dropped[learner] += learner not in self.active or self.finished
+            self.learner_cpu[learner] = max(self.learner_cpu[learner], msg.slot(CPU))
         pull = kind == PULL or (kind == PUSH and msg.slot(FLAG) > 0)
         if learner not in self.active:        # stopped or declared gone: it gets STOP, its gradient is dropped
             self.inbox.release(msg)
