@@ -3,14 +3,14 @@ from .events import (Applied, BarrierShrunk, Decision, Event, Hold, Join, Leave,
                      Update)
 from .learner import OverlapLearner, SerialLearner, learner_class, new_learner
 from .lr import LrSchedule, make_policy
-from .server import COMPUTING, GONE, HELD, IDLE, ParameterServer
+from .server import COMPUTING, GONE, HELD, IDLE, ParameterServer, inbox_slots
 from .spec import ARCHITECTURES, LR_POLICIES, PROTOCOLS, ProtocolSpec, TrainSpec
 from .trace import SCHEMA, TraceWriter, binned_histogram, read_run_json, staleness_summary, write_run_json
 
 __all__ = [
     "Applied", "BarrierShrunk", "Decision", "Event", "Hold", "Join", "Leave", "ProtocolError", "Pull", "Push", "Send",
     "Update", "OverlapLearner", "SerialLearner", "learner_class", "new_learner", "LrSchedule", "make_policy",
-    "COMPUTING", "GONE", "HELD", "IDLE", "ParameterServer", "ARCHITECTURES",
+    "COMPUTING", "GONE", "HELD", "IDLE", "ParameterServer", "inbox_slots", "ARCHITECTURES",
     "LR_POLICIES", "PROTOCOLS", "ProtocolSpec", "TrainSpec", "SCHEMA", "TraceWriter", "binned_histogram",
     "read_run_json", "staleness_summary", "write_run_json",
 ]

@@ -307,3 +307,10 @@ class ParameterServer:
 
 
 _DISPATCH = {Pull: ParameterServer.pull, Join: ParameterServer.join, Leave: ParameterServer.leave}
+
+
+def inbox_slots(senders: int, kept: int) -> int:
+    """How many messages a shard holds received and not yet done with: one being received and one waiting per
+    sender, plus the `kept` gradients the protocol buffers until an update (c). A further message is received,
+    and its sender's send returns, only once one is free: the flow control both drivers obey."""
+    return 2 * senders + kept

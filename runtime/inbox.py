@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch.distributed as dist
 
+from rudra.protocol import inbox_slots
+
 from .wire import Message
 
 
@@ -60,7 +62,7 @@ class Inbox:
 
     def __init__(self, sources: list[int], floats: int, kept: int, timeout: float):
         self._floats, self._made = floats, 0
-        self.pool = 2 * len(sources) + kept  # receiving + queued, per source; plus those kept
+        self.pool = inbox_slots(len(sources), kept)
         self._timeout = timeout
         self._freed = time.monotonic()  # when the server last gave a buffer back
         self._lock = threading.Lock()
