@@ -8,10 +8,15 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             model and data, at several minibatch sizes μ;
   alone     one real learner and its server (runtime.launch.train, async, a
             few hundred gradients): each compute as a learner that waits for
-            weights between minibatches sees it, and each gap from a compute's
-            end to the next one's start (push, server, weights back);
+            weights between minibatches sees it, each gap from a compute's
+            end to the next one's start (push, server, weights back), and the
+            CPU seconds per gradient of the server and of the learner (run.json);
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
+  waking    the real learner and server again beside j = 1 … (process count
+            − 2) processes computing back to back: how much longer each gap
+            gets (a message's receiver waits for a core: the OS lets a woken
+            thread wait up to a time slice behind busy ones);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only
@@ -25,10 +30,12 @@ profile. Nothing here reads the experiment file.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from multiprocessing.connection import wait as wait_any
@@ -94,6 +101,9 @@ class Measured:
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
     alone_compute: list[float]        # seconds of each compute of one real learner with its server
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
+    alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
+    alone_learner_cpu: float          # its CPU seconds per gradient, compute included
+    busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
     load: float                       # the 1-minute load average when measuring began
@@ -125,9 +135,13 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step("gloo link and server costs")
     link = _link(ctx, target)
     step("one learner and its server, for real")
-    alone_compute, alone_gaps = _alone(target)
-    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, alone_compute=alone_compute,
-                    alone_gaps=alone_gaps, **link)
+    alone = _alone(target)
+    busy_gaps = []
+    for j in range(1, target.processes - 1):
+        step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing")
+        busy_gaps.append(float(np.mean(_beside(ctx, target, j)["alone_gaps"])))
+    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps, **alone,
+                    **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -199,6 +213,39 @@ def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[
 
 def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> None:
     _answer(conn, _compute, target, minibatches, barrier)
+
+
+def _busy(target: Target, ready, stop) -> int:
+    """Once every such process is ready (`ready`, a barrier), compute minibatches back to back until `stop` is set
+    (at most CHILD_SECONDS); how many."""
+    torch.set_num_threads(target.runtime.threads)
+    data = load_dataset(target.data, target.seed)
+    net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
+    worker = Worker(net, data.train_x, data.train_y)
+    stream = stream_at(len(data.train_y), 0, 1, target.minibatch, target.seed, target.data.sampling, 0)
+    ready.wait(CHILD_SECONDS)
+    n, end = 0, time.monotonic() + CHILD_SECONDS
+    while not stop.is_set() and time.monotonic() < end:
+        worker.gradient(stream.next_indices())
+        n += 1
+    return n
+
+
+def _busy_child(target: Target, ready, stop, conn) -> None:
+    _answer(conn, _busy, target, ready, stop)
+
+
+def _beside(ctx, target: Target, busy: int) -> dict:
+    """_alone with `busy` processes computing back to back on this node meanwhile."""
+    ready, stop = ctx.Barrier(busy + 1), ctx.Event()
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(_gather, ctx, _busy_child, [(target, ready, stop)] * busy)
+        try:
+            ready.wait(CHILD_SECONDS)
+            return _alone(target)
+        finally:
+            stop.set()
+            done.result()
 
 
 # --- link and server --------------------------------------------------------------------------------------
@@ -291,9 +338,10 @@ def _pair_child(target: Target, rank: int, port: int, conn) -> None:
 
 # --- one learner for real -----------------------------------------------------------------------------------
 
-def _alone(target: Target) -> tuple[list[float], list[float]]:
+def _alone(target: Target) -> dict:
     """One real learner and its server (async, base; a few hundred gradients, no evaluation but the last):
-    the seconds of each compute, and of each gap from a compute's end to the learner's next compute."""
+    the seconds of each compute, of each gap from a compute's end to the learner's next compute, and both
+    processes' CPU seconds per gradient."""
     n_samples = train_samples(target.data)
     gradients = _rounds(target, 700)
     train_spec = TrainSpec(minibatch=target.minibatch, epochs=gradients * target.minibatch / n_samples)
@@ -305,8 +353,12 @@ def _alone(target: Target) -> tuple[list[float], list[float]]:
         with open(Path(out) / "gradients.csv", newline="") as f:
             rows = sorted((int(r["step"]), float(r["t_compute_start"]), float(r["t_compute_end"]))
                           for r in csv.DictReader(f))
-    rows = rows[WARMUP:]
-    return [end - start for _, start, end in rows], [b[1] - a[2] for a, b in zip(rows, rows[1:])]
+        runtime = json.loads((Path(out) / "run.json").read_text())["runtime"]
+    cpu, pushes = runtime["cpu_seconds"], runtime["pushes"]["numbered"][0]
+    steady = rows[WARMUP:]
+    return {"alone_compute": [end - start for _, start, end in steady],
+            "alone_gaps": [b[1] - a[2] for a, b in zip(steady, steady[1:])],
+            "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes}
 
 
 def _get(inbox: Inbox):

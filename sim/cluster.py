@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+from collections import deque
 from collections.abc import Iterator
 from operator import itemgetter
 
@@ -45,8 +46,9 @@ import simpy
 from simpy.events import Timeout
 from tqdm import tqdm
 
-from rudra.protocol import ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update, new_learner
-from rudra.protocol.learner import ADOPT, PULL, PUSH, SENDING, WAITING
+from rudra.protocol import (ParameterServer, ProtocolSpec, Send, TrainSpec, TraceWriter, Update, inbox_slots,
+                            new_learner)
+from rudra.protocol.learner import ADOPT, PULL, PUSH, WAITING
 
 from .compute import ComputeModel
 from .cores import Node, place
@@ -59,7 +61,7 @@ from .spec import ClusterSpec
 class Shard:
     """One protocol instance with its clock, update cost and σ tally."""
 
-    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients", "node")
+    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients", "node", "ends")
     # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
     def __init__(self, index: int, ps: ParameterServer, cost: Stream, node: Node | None):
@@ -67,6 +69,7 @@ class Shard:
         self.update_cost = cost.draw  # seconds the next update keeps this shard busy
         self.free = self.busy = 0.0
         self.updates = self.sigma_sum = self.gradients = 0
+        self.ends: deque[float] | None = None  # adv*: when each message it holds is done with (inbox_slots)
 
 
 @contextlib.contextmanager
@@ -130,6 +133,8 @@ class Cluster:
         compute_seq, update_seq = seq.spawn(2)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
+        self.exchange = cluster.exchange_seconds  # learner CPU per gradient besides c, before its push leaves
+        self.offpath = cluster.offpath_seconds    # CPU per gradient off the critical path (sim/cores.py)
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
                            cluster.fan_in)
@@ -157,6 +162,10 @@ class Cluster:
             self.fresh_at: list[float | None] = [None] * lam  # when the pull's last weights arrive
             self.holds_due: dict[int, list[tuple[float, int]]] = {}  # learner -> (arrival, shard) of Holds
             self.pulled_at = [0.0] * lam               # when the weights in use were asked for
+            self.handing: list[tuple[float, float]] = [(0.0, 0.0)] * lam  # (t0, t1) of the last gradient computed
+            if not self.net.leaf:  # a push waits for a free slot at its shards (_pushed)
+                for shard in self.shards:
+                    shard.ends = deque(maxlen=inbox_slots(lam + (S - 1 if shard.index == 0 else 0), shard.ps.c))
         self.compute_seconds = 0.0
         self.holds = 0
         self.stopped, self.stopped_by, self.t_end = False, None, 0.0
@@ -213,9 +222,9 @@ class Cluster:
                 elif burst is self:
                     pending.append((callback, event.value))
         for callback, value in pending:
-            if callback == self._pushed and value[3]:  # base/adv: (l, t1, versions, pull, t0)
-                yield value[4], value[1]
-            elif callback == self._overlap_computed:    # adv*: (l, t0, t1)
+            if callback == self._pushed and value[3]:  # base/adv: (l, t_push, versions, pull, t0, t1)
+                yield value[4], value[5]
+            elif callback == self._overlap_computed:    # adv*: (l, t0, t1, t_ready)
                 yield value[1], value[2]
 
     def _at(self, t: float, value, callback) -> None:
@@ -244,6 +253,7 @@ class Cluster:
     def _serve(self, s: int, items: list, t: float) -> None:
         """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
         shard = self.shards[s]
+        ends = shard.ends
         if shard.free > t:
             t = shard.free
         start, node = t, shard.node
@@ -287,6 +297,8 @@ class Cluster:
                 break
         shard.free = t
         shard.busy += t - start
+        if ends is not None:
+            ends.append(t)
         if node is not None:
             node.serve(start, t)
 
@@ -329,6 +341,9 @@ class Cluster:
             arrival = net.tree_weights(s, l, version, t)
         else:
             arrival = hop(t, net.shard_bytes, net.shard_out[s], net.down[l], net.latency)[1]
+        nodes = self.learner_nodes
+        if nodes is not None and nodes[l] is not None:
+            arrival += nodes[l].woken()
         if self.overlap:
             self._weights_on_way(s, l, version, arrival)
             return
@@ -343,35 +358,41 @@ class Cluster:
             t0, ready[l] = ready[l], 0.0
         elif not m.weights(s, version):
             return
-        c = self.compute_times[l] * self.jitter()
+        c, x = self.compute_times[l] * self.jitter(), self.exchange
         nodes = self.learner_nodes
         if nodes is not None and nodes[l] is not None:  # it shares its node's cores: done when sharing says
             step, versions = m.pushes - 1, m.pushed
-            nodes[l].compute(t0, c, lambda t1: self._computed(l, t0, t1, step, versions))
+            nodes[l].compute(t0, c + x, lambda t2: self._computed(l, t0, t2, c / (c + x), step, versions))
             return
         self.compute_seconds += c
         t1 = t0 + c  # _computed inline: one Python call fewer per gradient
+        t2 = t1 + x
         if self.full:
-            self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t1)
-        self._at(t1 + self.push_delay, (l, t1, m.pushed, True, t0), self._pushed)
+            self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t2)
+        self._at(t2 + self.push_delay, (l, t2, m.pushed, True, t0, t1), self._pushed)
 
-    def _computed(self, l: int, t0: float, t1: float, step: int, versions: tuple[int, ...]) -> None:
-        """base/adv on a shared node: learner l's gradient `step`, computed on `versions` from t0 to t1, is
-        pushed."""
+    def _computed(self, l: int, t0: float, t2: float, share: float, step: int, versions: tuple[int, ...]) -> None:
+        """base/adv on a shared node: learner l's gradient `step`, computed on `versions` from t0 on, leaves at t2
+        (its compute the first `share` of that time, its exchange the rest)."""
+        t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
         if self.full:
-            self.times[(l, step)] = (self.t_pull[l], t0, t1, t1)
-        self._at(t1 + self.push_delay, (l, t1, versions, True, t0), self._pushed)
+            self.times[(l, step)] = (self.t_pull[l], t0, t1, t2)
+        self._at(t2 + self.push_delay, (l, t2, versions, True, t0, t1), self._pushed)
 
     def _pushed(self, event) -> None:
         """Learner l hands a gradient, computed on `versions`, to the network at t (base/adv: its next pull
         rides along)."""
         if self.stopped:
             return
-        l, t, versions, pull, _ = event._value
+        l, t, versions, pull, _, _ = event._value
         if pull and self.full:
             self.t_pull[l] = t
+        nodes = self.learner_nodes
+        if self.offpath and nodes is not None and nodes[l] is not None:
+            nodes[l].background(self.offpath)
         net = self.net
+        returns = t  # adv*: when the push thread's blocking send returns
         for s, j in enumerate(versions):
             item = (l, j, pull)
             if net.leaf:
@@ -380,10 +401,18 @@ class Cluster:
                     self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
                 continue
             arrival = hop(t, net.shard_bytes, net.up[l], net.shard_in[s], net.latency)[1]
+            ends = self.shards[s].ends
+            if ends is not None and len(ends) == ends.maxlen and ends[0] > arrival:
+                returns = max(returns, ends[0])  # no free slot at the shard: its receive, and so the send, wait for one
+            node = self.shards[s].node
+            if node is not None:
+                arrival += node.woken()
             if self.inline:
                 self._serve(s, (item,), arrival)
             else:
                 self._at(arrival, (s, (item,), arrival), self._arrive)
+        if self.overlap and not pull:  # the send returns once the push has left the link and found its slots
+            self._at(max(returns, net.up[l].free), l, self._sent)
 
     # --- adv*: separate compute, push and pull threads ------------------------------------
 
@@ -444,27 +473,33 @@ class Cluster:
             self._tell_weights(l, m)
 
     def _overlap_computed(self, event) -> None:
-        """adv*: the compute ends at t1; the gradient is handed over once the previous one has left the link
-        (that push's event, at its hand-over, came before this compute end), and the learner decides on."""
+        """adv*: the gradient computed from t0 to t1 is ready (its exchange done) at `ready`: handed to the push
+        thread, or it waits until the previous push is sent (`_sent`)."""
         if self.stopped:
             return
-        l, t0, t1 = event._value
+        l, t0, t1, ready = event._value
         m = self.learners[l]
-        free = self.net.up[l].free
-        handoff = free if free > t1 else t1
-        self._told(l, m, handoff)
-        if m.push_thread is SENDING and free <= t1:
-            m.sent()  # the previous gradient had left before this one was ready
-        decisions = m.computed()
-        if not decisions:  # it waits for the push thread, free at the hand-over
-            decisions = m.sent()
-        self._act(l, m, decisions, handoff, t0, t1)
+        self._told(l, m, ready)
+        self.handing[l] = (t0, t1)
+        self._act(l, m, m.computed(), ready, t0, t1)
         self._wake(l, m)  # stopped by a Hold whose pull's weights are already on their way
 
-    def _shared_computed(self, l: int, t0: float, t1: float) -> None:
-        """adv* on a shared node: the compute that sharing stretched ends now."""
+    def _sent(self, event) -> None:
+        """adv*: learner l's push thread is free; a gradient waiting for it is handed over now."""
+        if self.stopped:
+            return
+        l, t = event._value, self.env._now
+        m = self.learners[l]
+        self._told(l, m, t)
+        self._act(l, m, m.sent(), t, *self.handing[l])
+        self._wake(l, m)
+
+    def _shared_computed(self, l: int, t0: float, t2: float, share: float) -> None:
+        """adv* on a shared node: the compute and exchange that sharing stretched end at t2 (the compute the
+        first `share` of that time)."""
+        t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
-        self._at(t1, (l, t0, t1), self._overlap_computed)
+        self._at(t2, (l, t0, t1, t2), self._overlap_computed)
 
     def _act(self, l: int, m, decisions: tuple, t: float, t0: float = 0.0, t1: float = 0.0) -> None:
         """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""
@@ -472,19 +507,21 @@ class Cluster:
             if d is PUSH:
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
-                self._at(t, (l, t, m.pushed, False, t0), self._pushed)
+                self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed)
             elif d is ADOPT:
                 self.pulled_at[l] = self.t_pull[l]
             elif d is PULL:
                 self.t_pull[l] = t
-                arrive = t + self.net.request_delay
                 for s in range(self.S):
+                    node = self.shards[s].node
+                    arrive = t + self.net.request_delay + (node.woken() if node is not None else 0.0)
                     self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
             else:  # COMPUTE
-                c = self.compute_times[l] * self.jitter()
+                c, x = self.compute_times[l] * self.jitter(), self.exchange
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
-                    nodes[l].compute(t, c, lambda t1, t0=t: self._shared_computed(l, t0, t1))
+                    nodes[l].compute(t, c + x, lambda t2, t0=t, share=c / (c + x): self._shared_computed(l, t0, t2,
+                                                                                                         share))
                 else:
                     self.compute_seconds += c
-                    self._at(t + c, (l, t, t + c), self._overlap_computed)
+                    self._at(t + c + x, (l, t, t + c, t + c + x), self._overlap_computed)

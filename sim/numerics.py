@@ -215,7 +215,7 @@ class NumericsCluster(Cluster):
         super()._weights(s, l, version, t)
 
     def _pushed(self, event) -> None:
-        l, _, versions, pull, _ = event.value
+        l, _, versions, pull, _, _ = event.value
         if pull and not self.stopped:  # base/adv: the compute that just ended used this pull's weights
             self._compute_done(l, versions, release=True)
         super()._pushed(event)

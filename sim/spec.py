@@ -50,6 +50,14 @@ class ClusterSpec:
                                                   "minibatch_seconds_at; replaces the law at that μ only"})
     minibatch_seconds_at: int | None = field(
         default=None, metadata={"min": 1, "doc": "the μ minibatch_seconds was measured at (required with it)"})
+    exchange_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient besides computing it (taking "
+                                                  "in the weights, filling and sending the push), spent before the "
+                                                  "push leaves; on a shared node it competes for the cores"})
+    offpath_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "CPU seconds per gradient its learner and server spend off the "
+                                                  "critical path (receive threads, gloo's own): on a shared node "
+                                                  "it only takes core time"})
     speeds: tuple[float, ...] = field(
         default=(), metadata={"each": {"gt": 0.0},
                               "doc": "relative speed of each learner (compute time ÷ speed), one per learner"})
@@ -95,6 +103,11 @@ class ClusterSpec:
                               "doc": "compute-time factor with k = 1, 2, … processes busy on one node (rudra "
                                      "calibrate); beyond the list: its last value × k / its length; left out: "
                                      "max(1, k / cores_per_node)"})
+    wakeup: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 0.0},
+                              "doc": "seconds a message waits for its receiver to get a core, with k = 1, 2, … "
+                                     "other processes busy on its node (rudra calibrate); beyond the list: its last "
+                                     "value; left out: none"})
     fan_in: int | None = field(
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(
