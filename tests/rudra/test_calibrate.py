@@ -138,6 +138,23 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert c.memory_bandwidth == 4e9
 
 
+def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
+    """When the real server's and learner's CPU per gradient add up to more than one learner's gap (part of it runs
+    on threads while the other process works), the part beyond the gap comes off recv and exchange in proportion and
+    is kept as offpath_seconds: one learner's gap still comes out as measured (latency 0), and no CPU is lost."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    m = measured(alone_server_cpu=4e-4, alone_learner_cpu=2.2e-3 + 3e-4)
+    cluster, lines = profile(exp, m)
+    update = 3e-5 + 10_000 / 4e9
+    hop = 10_000 / 2e9
+    recv, exchange = cluster["recv_seconds"], cluster["exchange_seconds"]
+    assert cluster["latency"] == pytest.approx(0.0, abs=1e-12)
+    assert exchange + recv + update + 5e-5 + 2 * hop == pytest.approx(6e-4, rel=1e-3)  # the gap
+    assert exchange / (recv - 1e-4) == pytest.approx(3e-4 / (4e-4 - 1e-4 - update - 5e-5), rel=1e-3)
+    assert cluster["offpath_seconds"] + recv + exchange == pytest.approx(4e-4 - update - 5e-5 + 3e-4, rel=1e-3)
+    assert any("overlapped" in line for line in lines)
+
+
 # --- end to end ------------------------------------------------------------------------------------------
 
 TINY = """

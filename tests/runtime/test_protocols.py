@@ -6,6 +6,7 @@ MARGIN of the test error of a single learner (a plain SGD loop, same μ, lr,
 momentum and schedule, on the same data).
 """
 import functools
+import os
 
 import pytest
 import torch
@@ -66,6 +67,9 @@ def test_protocol_trains_with_a_complete_trace(run_dir, name, n, policy):
     summary, tables, s = run_case(run_dir, name=name, n=n, lr_policy=policy)
     assert summary["gradients"] >= 20 * summary["gradients"] / summary["epochs"] - 1e-6
     assert summary["lost_learners"] == 0 and sorted(summary["learner_gradients"])[0] > 0
+    cpu = summary["runtime"]["cpu_seconds"]  # what rudra calibrate divides per gradient: every process's, measured
+    assert len(cpu["learners"]) == 4 and min(cpu["learners"]) > 0
+    assert 0 < cpu["server"] <= os.cpu_count() * (summary["seconds"] + 1)
     updates = tables["updates.csv"]
     c = {"hardsync": 4, "softsync": 4 // (n or 1), "async": 1}[name]
     assert (updates.n_gradients == c).all()
