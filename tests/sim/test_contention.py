@@ -1,0 +1,119 @@
+"""Learner CPU besides the compute (exchange_seconds, offpath_seconds), waiting for a core (wakeup) and adv*'s
+receive window (inbox_slots): closed forms with constant compute time T and no network unless said."""
+import pytest
+import simpy
+
+from rudra.protocol import inbox_slots
+from rudra.sim.cores import Node
+
+T, X, O = 0.01, 0.003, 0.004
+
+
+def test_exchange_on_a_node_of_its_own_adds_serially(run_sim):
+    """λ = 1 alone on its node, free server: each gradient is its compute T, then its exchange X before the push
+    leaves, so one gradient per T + X and t_push − t_compute_end = X in the trace (without exchange: 1/T)."""
+    r = run_sim({"name": "async", "learners": 1}, cluster={"sample_seconds": T, "exchange_seconds": X}, samples=50)
+    assert r.summary["gradients_per_second"] == pytest.approx(1 / (T + X))
+    g = r.csv("gradients")
+    assert (g.t_compute_end - g.t_compute_start).tolist() == pytest.approx([T] * 50)
+    assert (g.t_push - g.t_compute_end).tolist() == pytest.approx([X] * 50)
+
+
+@pytest.mark.parametrize("name", ["async", "hardsync"])
+def test_exchange_shares_a_single_core_with_the_other_learner(run_sim, name):
+    """λ = 2 in lockstep on one single-core node: each job is T + X of work at half speed, so a round of two
+    gradients takes 2(T + X) (one per T + X); the trace's compute is its share, 2T, the push leaves at 2(T + X),
+    and the compute utilisation counts only that share, T/(T + X)."""
+    r = run_sim({"name": name, "learners": 2},
+                cluster={"sample_seconds": T, "exchange_seconds": X, "nodes": 1, "cores_per_node": 1}, samples=40)
+    assert r.summary["gradients_per_second"] == pytest.approx(1 / (T + X))
+    g = r.csv("gradients")
+    assert (g.t_compute_end - g.t_compute_start).tolist() == pytest.approx([2 * T] * 40)
+    assert (g.t_push - g.t_compute_start).tolist() == pytest.approx([2 * (T + X)] * 40)
+    assert r.summary["sim"]["learner_compute_utilisation"] == pytest.approx(T / (T + X))
+
+
+def test_offpath_work_takes_core_time_from_the_computes(run_sim):
+    """λ = 2 in lockstep on one single-core node: each push adds O of background work, so after the first round
+    (2T) the core does 2T + 2O per round. The background work is no compute of its own: the learners compute
+    (stretched) all the time, utilisation 1, not more."""
+    cluster = {"sample_seconds": T, "nodes": 1, "cores_per_node": 1}
+    r = run_sim({"name": "async", "learners": 2}, cluster={**cluster, "offpath_seconds": O}, samples=40)
+    rounds = r.csv("updates").t.to_numpy()[1::2]
+    assert rounds[0] == pytest.approx(2 * T)
+    assert (rounds[1:] - rounds[:-1]).tolist() == pytest.approx([2 * (T + O)] * 19)
+    assert r.summary["gradients_per_second"] == pytest.approx(40 / (2 * T + 19 * 2 * (T + O)))
+    assert r.summary["sim"]["learner_compute_utilisation"] == pytest.approx(1.0)
+    without = run_sim({"name": "async", "learners": 2}, cluster=cluster, samples=40)
+    assert without.summary["gradients_per_second"] == pytest.approx(1 / T)
+
+
+@pytest.mark.xfail(strict=True, reason="the background job starts when _pushed fires, at the push's arrival at "
+                                       "the server (t + push_delay), not when it leaves the learner")
+def test_offpath_work_inside_the_wait_for_weights_costs_nothing(run_sim):
+    """λ = 2 on one node of 2 cores, 3 ms per hop: after a push the learners wait 6 ms for their weights, and
+    their 4 ms of background work (one core each) is done before the next computes start, so it slows nothing:
+    the same gradients/s as without it."""
+    cluster = {"sample_seconds": T, "latency": 0.003, "nodes": 1, "cores_per_node": 2}
+    off = run_sim({"name": "async", "learners": 2}, cluster={**cluster, "offpath_seconds": O}, samples=20)
+    without = run_sim({"name": "async", "learners": 2}, cluster=cluster, samples=20)
+    assert off.summary["gradients_per_second"] == pytest.approx(without.summary["gradients_per_second"])
+
+
+def _node(wakeup=(0.001, 0.003)) -> Node:
+    """A single-core node (processor sharing: slowdown(k) = k) with a wakeup table for k = 1, 2 (beyond: 0.003)."""
+    return Node(simpy.Environment(), lambda k: float(max(1, k)), wakeup)
+
+
+def test_woken_is_the_table_value_for_the_processes_busy_now():
+    """Nothing busy: no wait. k computes busy: wakeup[k − 1], the last value beyond the table; no table: none."""
+    node = _node()
+    assert node.woken() == 0.0
+    node.compute(0.0, 1.0, lambda t: None)
+    assert node.woken() == pytest.approx(0.001)
+    node.compute(0.0, 1.0, lambda t: None)
+    assert node.woken() == pytest.approx(0.003)
+    node.compute(0.0, 1.0, lambda t: None)
+    assert node.woken() == pytest.approx(0.003)
+    bare = _node(())
+    bare.compute(0.0, 1.0, lambda t: None)
+    assert bare.woken() == 0.0
+
+
+def test_woken_counts_server_work_and_ends_with_the_first_busy_process():
+    """A message never waits past the first busy process's end: server work ending in 0.0005 s caps the wait
+    at that; two computes of 0.0004 and 1 s at half speed end the first in 0.0008 s (< wakeup[1] = 0.003); a
+    lone compute near its end caps it at what is left."""
+    server = _node()
+    server.serve(0.0, 0.0005)
+    assert server.woken() == pytest.approx(0.0005)
+    shared = _node()
+    shared.compute(0.0, 0.0004, lambda t: None)
+    shared.compute(0.0, 1.0, lambda t: None)
+    assert shared.woken() == pytest.approx(0.0008)
+    late = _node()
+    late.compute(0.0, 1.0, lambda t: None)
+    late.env.run(until=0.9998)
+    assert late.woken() == pytest.approx(0.0002)
+
+
+@pytest.mark.parametrize("protocol, c", [({"name": "async"}, 1), ({"name": "softsync", "n": 2}, 2)])
+def test_adv_star_pushes_wait_for_a_free_slot_at_a_slow_server(run_sim, protocol, c):
+    """adv*, λ = 4, one shard 10× slower per update than a compute: the server's rate, c gradients per update
+    time, bounds gradients/s. Without the receive window the learners kept pushing at λ/T into the queue, so σ
+    grew with the run (max σ ≈ 395 for async at 400 gradients). With it a push's send returns only once the
+    shard has a free slot (W = inbox_slots(λ, c)), so at most W messages plus one blocked push per learner wait
+    there. Roughly, a gradient's σ is the updates ahead of it when it arrives (≤ W + λ) plus those during the
+    blocked sends between its weights' version and its push (each waits for the oldest of a full window: ≤ W +
+    λ more); its 2T of compute covers < 1 update. Bound: 2(W + λ) (measured 25 of 26 for async, 12 of 28 for
+    c = 2), and max σ is the same at 400 and 2000 gradients: bounded, not growing with the run."""
+    lam, U = 4, 10 * 0.001
+    window = inbox_slots(lam, c)
+    runs = [run_sim({**protocol, "learners": lam, "architecture": "adv*"},
+                    cluster={"sample_seconds": 0.001, "update_seconds": U}, sim={"trace": "summary"}, samples=n).summary
+            for n in (400, 2000)]
+    for s in runs:
+        assert s["gradients_per_second"] == pytest.approx(c / U, rel=0.02)
+        assert s["staleness"]["max"] <= 2 * (window + lam)
+    assert runs[0]["staleness"]["max"] == runs[1]["staleness"]["max"]
+    assert runs[1]["staleness"]["mean"] == pytest.approx(runs[0]["staleness"]["mean"], rel=0.1)
