@@ -376,6 +376,8 @@ class Cluster:
         (its compute the first `share` of that time, its exchange the rest)."""
         t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
+        if self.offpath:  # its push leaves now: the threads that carry it work beside the critical path
+            self.learner_nodes[l].background(self.offpath)
         if self.full:
             self.times[(l, step)] = (self.t_pull[l], t0, t1, t2)
         self._at(t2 + self.push_delay, (l, t2, versions, True, t0, t1), self._pushed)
@@ -388,9 +390,6 @@ class Cluster:
         l, t, versions, pull, _, _ = event._value
         if pull and self.full:
             self.t_pull[l] = t
-        nodes = self.learner_nodes
-        if self.offpath and nodes is not None and nodes[l] is not None:
-            nodes[l].background(self.offpath)
         net = self.net
         returns = t  # adv*: when the push thread's blocking send returns
         for s, j in enumerate(versions):
@@ -505,6 +504,9 @@ class Cluster:
         """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""
         for d in decisions:
             if d is PUSH:
+                nodes = self.learner_nodes
+                if self.offpath and nodes is not None and nodes[l] is not None:  # as in _computed
+                    nodes[l].background(self.offpath)
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
                 self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed)

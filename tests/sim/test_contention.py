@@ -48,8 +48,6 @@ def test_offpath_work_takes_core_time_from_the_computes(run_sim):
     assert without.summary["gradients_per_second"] == pytest.approx(1 / T)
 
 
-@pytest.mark.xfail(strict=True, reason="the background job starts when _pushed fires, at the push's arrival at "
-                                       "the server (t + push_delay), not when it leaves the learner")
 def test_offpath_work_inside_the_wait_for_weights_costs_nothing(run_sim):
     """λ = 2 on one node of 2 cores, 3 ms per hop: after a push the learners wait 6 ms for their weights, and
     their 4 ms of background work (one core each) is done before the next computes start, so it slows nothing:
