@@ -79,7 +79,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     bandwidth = m.frame_bytes / max(float(np.mean(m.frames)) - rtt / 2, 1e-9)
     hop = shard_bytes / bandwidth
     # The real server spends more per gradient than its parts timed alone (the protocol's decisions, the
-    # trace): the rest is counted per message received, where that work starts. Some of that and of the
+    # trace): the rest is counted per gradient received (push_seconds). Some of that and of the
     # learner's exchange runs while the other process works (a receive thread, gloo's own): what does not fit
     # into the gap comes off both, in proportion, so that one learner's gap comes out as measured, and only
     # takes core time (offpath).
@@ -91,8 +91,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     else:
         overlap = 0.0
-    recv = m.recv_seconds + bookkeeping
-    latency = max(0.0, (gap - exchange - recv - update - m.send_seconds - 2 * hop) / 2)
+    latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
     wakeup = []  # a gap holds two messages: each waits half the gap's growth
     for busy_gap in m.busy_gaps:
         wakeup.append(max((busy_gap - gap) / 2, wakeup[-1] if wakeup else 0.0))
@@ -106,7 +105,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
-                "recv_seconds": recv, "send_seconds": m.send_seconds, "update_seconds": m.update_seconds}
+                "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
+                "update_seconds": m.update_seconds}
     if math.isfinite(m.memory_bandwidth):
         cluster["memory_bandwidth"] = m.memory_bandwidth
     cluster = {k: _sig(v) for k, v in cluster.items()}
@@ -131,7 +131,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
         f"a real server's CPU per gradient: {m.alone_server_cpu * 1e3:.3g} ms, so {bookkeeping * 1e3:.3g} ms more "
-        f"per message received (recv_seconds {recv * 1e3:.3g} ms); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
+        f"per gradient received (push_seconds); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
         "overlapped the other process's work (offpath_seconds: core time only)",
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "

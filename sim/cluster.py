@@ -145,7 +145,8 @@ class Cluster:
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
                              shard_nodes[s])
                        for s, q in enumerate(update_seq.spawn(S))]
-        self.costs = (cluster.recv_seconds, cluster.send_seconds, 1.0)  # per message in, per weights out; factor
+        # per message in, per gradient in (besides its message), per weights out; the sharing factor
+        self.costs = (cluster.recv_seconds, cluster.push_seconds, cluster.send_seconds, 1.0)
         self.learners = [new_learner(protocol) for _ in range(lam)]
         self.overlap = protocol.architecture == "adv*"
         self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
@@ -257,12 +258,12 @@ class Cluster:
         if shard.free > t:
             t = shard.free
         start, node = t, shard.node
-        recv, send, f = self.costs
+        recv, push, send, f = self.costs
         if node is not None:  # slower while the processes it shares cores with work
             f = node.factor(t)
-            recv, send = recv * f, send * f
-        if recv and items[0][1] is not None:
-            t += recv  # one push message, however many gradients a tree summed into it
+            recv, push, send = recv * f, push * f, send * f
+        if items[0][1] is not None:
+            t += recv + push * len(items)  # one push message, however many gradients a tree summed into it
         ps = shard.ps
         for l, j, pull in items:
             if j is None:

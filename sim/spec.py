@@ -80,6 +80,9 @@ class ClusterSpec:
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each server shard's NIC per direction; left out: infinite"})
     recv_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per message received (a push or a pull)"})
+    push_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per gradient received besides its message's "
+                                                  "recv_seconds (the protocol's and the trace's bookkeeping)"})
     send_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per weights message sent"})
     update_seconds: float = field(default=0.0, metadata={"min": 0.0, "doc": "server seconds per applied update"})

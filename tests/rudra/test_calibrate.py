@@ -112,8 +112,8 @@ def measured(**changes) -> Measured:
 def test_the_profile_is_what_simulate_reads(tmp_path):
     """The written profile loads as a [cluster] (every value valid), says where and when it was measured, keeps the
     slowdown from falling below 1 or going down with k, takes the compute law's slope and the real learner's
-    level (2.2 ms at μ = 8), counts the real server's CPU per gradient beyond its parts timed alone per message
-    received (0.2 ms against 0.1 + 0.0325 + 0.05), the real learner's beyond its compute as exchange (2.25 − 2.2 ms),
+    level (2.2 ms at μ = 8), counts the real server's CPU per gradient beyond its parts timed alone as push_seconds
+    (0.2 ms against 0.1 + 0.0325 + 0.05), the real learner's beyond its compute as exchange (2.25 − 2.2 ms),
     leaves latency as half the real gap less both processes' CPU, and half the gap's growth beside busy processes as
     each message's wakeup delay (bandwidth: 4 MB frames in 2.1 ms less half a
     0.2 ms round trip, 2 GB/s)."""
@@ -129,7 +129,7 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert (c.compute_overhead, c.sample_seconds) == (pytest.approx(2.2e-3 - 8 * 2e-4), pytest.approx(2e-4))
     assert c.bandwidth == c.server_bandwidth == pytest.approx(2e9)
     update = 3e-5 + 10_000 / 4e9
-    assert c.recv_seconds == pytest.approx(2e-4 - update - 5e-5, rel=1e-3)
+    assert (c.recv_seconds, c.push_seconds) == (1e-4, pytest.approx(2e-4 - 1e-4 - update - 5e-5, rel=1e-3))
     assert c.exchange_seconds == pytest.approx(5e-5, rel=1e-3)
     hop = 10_000 / 2e9
     assert c.latency == pytest.approx((6e-4 - 5e-5 - 2e-4 - 2 * hop) / 2, rel=1e-3)
@@ -140,18 +140,19 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
 
 def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
     """When the real server's and learner's CPU per gradient add up to more than one learner's gap (part of it runs
-    on threads while the other process works), the part beyond the gap comes off recv and exchange in proportion and
+    on threads while the other process works), the part beyond the gap comes off push_seconds and exchange in proportion and
     is kept as offpath_seconds: one learner's gap still comes out as measured (latency 0), and no CPU is lost."""
     exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
     m = measured(alone_server_cpu=4e-4, alone_learner_cpu=2.2e-3 + 3e-4)
     cluster, lines = profile(exp, m)
     update = 3e-5 + 10_000 / 4e9
     hop = 10_000 / 2e9
-    recv, exchange = cluster["recv_seconds"], cluster["exchange_seconds"]
+    push, exchange = cluster["push_seconds"], cluster["exchange_seconds"]
     assert cluster["latency"] == pytest.approx(0.0, abs=1e-12)
-    assert exchange + recv + update + 5e-5 + 2 * hop == pytest.approx(6e-4, rel=1e-3)  # the gap
-    assert exchange / (recv - 1e-4) == pytest.approx(3e-4 / (4e-4 - 1e-4 - update - 5e-5), rel=1e-3)
-    assert cluster["offpath_seconds"] + recv + exchange == pytest.approx(4e-4 - update - 5e-5 + 3e-4, rel=1e-3)
+    assert exchange + 1e-4 + push + update + 5e-5 + 2 * hop == pytest.approx(6e-4, rel=1e-3)  # the gap
+    assert exchange / push == pytest.approx(3e-4 / (4e-4 - 1e-4 - update - 5e-5), rel=1e-3)
+    assert cluster["offpath_seconds"] + push + exchange == pytest.approx(4e-4 - 1e-4 - update - 5e-5 + 3e-4,
+                                                                         rel=1e-3)
     assert any("overlapped" in line for line in lines)
 
 
