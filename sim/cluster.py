@@ -130,7 +130,7 @@ class Cluster:
             self.target = min(self.target, max_gradients)
         self.max_updates = max_updates
         self.max_seconds = math.inf if max_seconds is None else max_seconds
-        compute_seq, update_seq = seq.spawn(2)
+        compute_seq, update_seq, wake_seq = seq.spawn(3)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
         self.exchange = cluster.exchange_seconds  # learner CPU per gradient besides c, before its push leaves
@@ -140,7 +140,7 @@ class Cluster:
                            cluster.fan_in)
         schedule = train.schedule(train_samples)
         cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
-        self.learner_nodes, shard_nodes = place(cluster, lam, S, self.env)  # sim/cores.py
+        self.learner_nodes, shard_nodes = place(cluster, lam, S, self.env, wake_seq)  # sim/cores.py
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
                              shard_nodes[s])

@@ -15,9 +15,11 @@ when it starts, and counts as a busy process for the computes while it runs.
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
-Waking: a message to a process on a Node waits `wakeup[k-1]` more for its
-receiver to get a core while k other processes of the node are busy (as
-`rudra calibrate` measured it). Processor sharing alone would not: the OS runs
+Waking: a message to a process on a Node waits for its receiver to get a
+core while k other processes of the node are busy: exponentially distributed
+with mean `wakeup[k-1]` (as `rudra calibrate` measured it; the OS's waits are
+mostly short with a tail of whole time slices, and their spread is what
+shuffles the order learners reach the server in). Processor sharing alone would not: the OS runs
 a woken thread behind busy ones for up to a time slice, while a short compute,
 once running, is barely slowed (measured here: a learner's gap from push to
 its next compute 0.55 ms alone, 2.2 ms beside two busy processes).
@@ -27,6 +29,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import simpy
 from simpy.events import Timeout
 
@@ -44,8 +47,8 @@ def slowdown_law(cluster: ClusterSpec) -> Callable[[int], float] | None:
     return None
 
 
-def place(cluster: ClusterSpec, learners: int, shards: int,
-          env: simpy.Environment) -> tuple[list[Node | None] | None, list[Node | None]]:
+def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environment,
+          seq: np.random.SeedSequence) -> tuple[list[Node | None] | None, list[Node | None]]:
     """(node of each learner, node of each shard): a Node where processes share one, else None; the learner
     list itself is None when no learner shares its node (the cluster's fast path)."""
     law = slowdown_law(cluster)
@@ -56,7 +59,8 @@ def place(cluster: ClusterSpec, learners: int, shards: int,
     for n in (*learner_at, *shard_at):
         if n is not None:
             count[n] = count.get(n, 0) + 1
-    made = {n: Node(env, law, cluster.wakeup) for n, k in count.items() if k > 1 and law is not None}
+    shared = [n for n, k in count.items() if k > 1 and law is not None]
+    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q)) for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
     return (at_learners if any(at_learners) else None), at_shards
@@ -68,8 +72,10 @@ class Node:
     far) passes its tag, virtual time at its arrival + its work alone. One SimPy event is pending for the
     earliest finish; an arrival or new server work reschedules it (stale events carry an old token)."""
 
-    def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = ()):
+    def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
+                 rng: np.random.Generator | None = None):
         self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
+        self.draw = (rng or np.random.default_rng(0)).exponential  # each wait: exponential, mean from `wakeup`
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
         self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
         self.servers: list[tuple[float, float]] = []  # server work (start, end) not yet over
@@ -98,7 +104,7 @@ class Node:
         k = len(self.jobs) + len(busy)
         if not k or not self.wakeup:
             return 0.0
-        wait = self.wakeup[min(k, len(self.wakeup)) - 1]
+        wait = self.wakeup[min(k, len(self.wakeup)) - 1] * self.draw()
         if self.jobs:
             self._advance(now)
             busy.append((self.jobs[0][0] - self.virtual) * self.slowdown(k))
