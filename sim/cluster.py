@@ -164,6 +164,8 @@ class Cluster:
             self.holds_due: dict[int, list[tuple[float, int]]] = {}  # learner -> (arrival, shard) of Holds
             self.pulled_at = [0.0] * lam               # when the weights in use were asked for
             self.handing: list[tuple[float, float]] = [(0.0, 0.0)] * lam  # (t0, t1) of the last gradient computed
+            self.channel = [[0.0] * lam for _ in range(S)]  # last arrival at shard s from learner l: one connection
+            # keeps its messages in order (a pull request never overtakes the push before it, nor a push another)
             if not self.net.leaf:  # a push waits for a free slot at its shards (_pushed)
                 for shard in self.shards:
                     shard.ends = deque(maxlen=inbox_slots(lam + (S - 1 if shard.index == 0 else 0), shard.ps.c))
@@ -407,6 +409,11 @@ class Cluster:
             node = self.shards[s].node
             if node is not None:
                 arrival += node.woken()
+            if self.overlap:
+                channel = self.channel[s]
+                if channel[l] > arrival:
+                    arrival = channel[l]
+                channel[l] = arrival
             if self.inline:
                 self._serve(s, (item,), arrival)
             else:
@@ -518,6 +525,9 @@ class Cluster:
                 for s in range(self.S):
                     node = self.shards[s].node
                     arrive = t + self.net.request_delay + (node.woken() if node is not None else 0.0)
+                    if not self.net.leaf:  # behind the pushes on the same connection
+                        arrive = max(arrive, self.channel[s][l])
+                        self.channel[s][l] = arrive
                     self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
             else:  # COMPUTE
                 c, x = self.compute_times[l] * self.jitter(), self.exchange

@@ -98,16 +98,18 @@ class Node:
 
     def woken(self) -> float:
         """Seconds a message reaching a process of this node now waits for that process to get a core: what
-        `wakeup` says for the processes busy now, but no longer than until the first of them is done."""
+        `wakeup` says for the processes busy now (computes and server work; off-path work is threads of those
+        processes, not processes), but no longer than until the first of them is done."""
         now = self.env.now
         busy = [end - now for start, end in self.servers if start <= now < end]
-        k = len(self.jobs) + len(busy)
+        tags = [job[0] for job in self.jobs if job[3] is not None]
+        k = len(tags) + len(busy)
         if not k or not self.wakeup:
             return 0.0
         wait = self.wakeup[min(k, len(self.wakeup)) - 1] * self.draw()
-        if self.jobs:
+        if tags:
             self._advance(now)
-            busy.append((self.jobs[0][0] - self.virtual) * self.slowdown(k))
+            busy.append((min(tags) - self.virtual) * self.slowdown(len(self.jobs) + len(busy)))
         return min(wait, *busy)
 
     # --- computes -------------------------------------------------------------------------------

@@ -135,3 +135,20 @@ def test_adv_star_pushes_wait_for_a_free_slot_at_a_slow_server(run_sim, protocol
         assert s["staleness"]["max"] <= 2 * (window + lam)
     assert runs[0]["staleness"]["max"] == runs[1]["staleness"]["max"]
     assert runs[1]["staleness"]["mean"] == pytest.approx(runs[0]["staleness"]["mean"], rel=0.1)
+
+
+@pytest.mark.parametrize("name", ["async", "softsync"])
+def test_adv_star_messages_on_one_connection_keep_their_order(run_sim, name):
+    """adv* on one shared node, its server always busy, whose waits for a core are long and random (a mean of 5
+    compute times): a learner's pushes and pull requests to a shard still reach it in the order sent, as on one TCP
+    connection (with waits not capped by the first busy process to finish, a later push overtook an earlier one
+    and the protocol refused it: ProtocolError). Each learner's gradients are applied in step order, and none is
+    computed on weights older than its previous gradient's."""
+    cluster = {"sample_seconds": T, "nodes": 1, "cores_per_node": 2, "server_node": "shared",
+               "wakeup": [5 * T], "update_seconds": 2 * T, "latency": T / 10}  # a busy server: waits run long
+    protocol = {"name": name, "learners": 4, "architecture": "adv*"} | ({"n": 1} if name == "softsync" else {})
+    r = run_sim(protocol, cluster=cluster, samples=400)
+    grads = r.csv("gradients").sort_values(["learner", "step"])
+    for _, g in grads.groupby("learner"):
+        assert g.applied_version.is_monotonic_increasing and g.pulled_version.is_monotonic_increasing
+    assert r.summary["gradients"] == 400
