@@ -97,7 +97,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         wakeup.append(max((busy_gap - gap) / 2, wakeup[-1] if wakeup else 0.0))
     offpath = (m.alone_server_cpu - m.recv_seconds - update - m.send_seconds - bookkeeping
                + m.alone_learner_cpu - in_loop - exchange)
-    cluster = {"compute_overhead": overhead, "sample_seconds": per_sample, "exchange_seconds": exchange}
+    startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
+    cluster = {"compute_overhead": overhead, "sample_seconds": per_sample, "exchange_seconds": exchange,
+               "startup_seconds": startup}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
     if dist != "constant":
@@ -135,7 +137,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
         "overlapped the other process's work (offpath_seconds: core time only)",
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
-        f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency)",
+        f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
+        f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds)",
         f"that gap beside j = 1..{len(m.busy_gaps)} processes computing: "
         f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, so each message waits "
         f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for a core (wakeup)" if m.busy_gaps else

@@ -10,7 +10,8 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             few hundred gradients): each compute as a learner that waits for
             weights between minibatches sees it, each gap from a compute's
             end to the next one's start (push, server, weights back), and the
-            CPU seconds per gradient of the server and of the learner (run.json);
+            CPU seconds per gradient of the server and of the learner (run.json),
+            and how long after the run's start its first compute began;
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   waking    the real learner and server again beside j = 1 … (process count
@@ -103,6 +104,7 @@ class Measured:
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
     alone_learner_cpu: float          # its CPU seconds per gradient, compute included
+    alone_first: float                # seconds from the run's start to its first compute's start
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
@@ -358,7 +360,8 @@ def _alone(target: Target) -> dict:
     steady = rows[WARMUP:]
     return {"alone_compute": [end - start for _, start, end in steady],
             "alone_gaps": [b[1] - a[2] for a, b in zip(steady, steady[1:])],
-            "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes}
+            "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes,
+            "alone_first": rows[0][1]}
 
 
 def _get(inbox: Inbox):

@@ -134,6 +134,7 @@ class Cluster:
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
         self.exchange = cluster.exchange_seconds  # learner CPU per gradient besides c, before its push leaves
+        self.startup = cluster.startup_seconds    # before the first pulls leave
         self.offpath = cluster.offpath_seconds    # CPU per gradient off the critical path (sim/cores.py)
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
@@ -182,7 +183,7 @@ class Cluster:
 
     def run(self) -> None:
         """Simulate until the first stopping rule (epochs, updates, seconds) fires."""
-        first = self.net.request_delay
+        first = self.startup + self.net.request_delay
         asking = [l for l, m in enumerate(self.learners) if m.begin() == (PULL,)]  # every learner starts so
         for s in range(self.S):
             self._at(first, (s, [(l, None, True) for l in asking], first), self._arrive)

@@ -73,6 +73,9 @@ class ClusterSpec:
         default=0.0, metadata={"min": 0.0, "max": 1.0, "doc": "probability that any one minibatch is slowed"})
     straggler_slowdown: float = field(
         default=4.0, metadata={"min": 1.0, "doc": "compute-time factor of a straggler or a slowed minibatch"})
+    startup_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "seconds from the run's start until the learners' first pulls "
+                                                  "leave (processes joining, the server's first evaluation)"})
     latency: float = field(default=0.0, metadata={"min": 0.0, "doc": "seconds per message per hop"})
     bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each learner's (and aggregator's) link; left out: infinite"})

@@ -56,3 +56,12 @@ def test_stopping_rules(run_sim):
     seconds = run_sim({"learners": 4}, cluster={"sample_seconds": T}, sim={"max_seconds": 0.1})
     assert seconds.summary["seconds"] == 0.1 and seconds.summary["stopped_by"] == "seconds"
     assert seconds.summary["gradients"] == 40 and seconds.csv("updates").t.max() <= 0.1
+
+
+def test_startup_delays_every_update_by_itself(run_sim):
+    """hardsync, λ = 4, a start-up of 3T (processes joining, the server's first evaluation): update k lands at
+    3T + k·T, and the run takes 3T longer."""
+    r = run_sim({"name": "hardsync", "learners": 4}, cluster={"sample_seconds": T, "startup_seconds": 3 * T},
+                sim={"max_updates": 20})
+    assert r.csv("updates").t.tolist() == pytest.approx([3 * T + k * T for k in range(1, 21)])
+    assert r.summary["seconds"] == pytest.approx(23 * T)
