@@ -152,6 +152,8 @@ class Cluster:
         self.overlap = protocol.architecture == "adv*"
         self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
         self.inline = not (self.net.leaf or self.overlap)  # pushes served when they arrive (class docstring)
+        self.contended = self.overlap or any(shard.node is not None for shard in self.shards)  # see _reached
+        self.arrive = self._arrive  # a message's arrival event; adv* without a tree: _arrive_held (below)
         # base/adv: one event per gradient, when the push would arrive unqueued (with a tree: when it leaves)
         self.push_delay = 0.0 if self.net.leaf else self.net.first_hop
         # timing side tables, O(1) per learner; what each learner decides is its machine's
@@ -167,7 +169,9 @@ class Cluster:
             self.handing: list[tuple[float, float]] = [(0.0, 0.0)] * lam  # (t0, t1) of the last gradient computed
             self.channel = [[0.0] * lam for _ in range(S)]  # last arrival at shard s from learner l: one connection
             # keeps its messages in order (a pull request never overtakes the push before it, nor a push another)
-            if not self.net.leaf:  # a push waits for a free slot at its shards (_pushed)
+            self.returns = [0.0] * lam                 # when the push in flight's blocking send returns
+            if not self.net.leaf:  # a push waits for a free slot at its shards (_reached)
+                self.arrive = self._arrive_held
                 for shard in self.shards:
                     shard.ends = deque(maxlen=inbox_slots(lam + (S - 1 if shard.index == 0 else 0), shard.ps.c))
         self.compute_seconds = 0.0
@@ -186,7 +190,7 @@ class Cluster:
         first = self.startup + self.net.request_delay
         asking = [l for l, m in enumerate(self.learners) if m.begin() == (PULL,)]  # every learner starts so
         for s in range(self.S):
-            self._at(first, (s, [(l, None, True) for l in asking], first), self._arrive)
+            self._at(first, (s, [(l, None, True) for l in asking], first), self.arrive)
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:
@@ -254,10 +258,16 @@ class Cluster:
         if not self.stopped:
             self._serve(*event._value)
 
+    def _arrive_held(self, event) -> None:
+        """adv* without a tree: a message reaches its shard, which holds it until it is done with it (inbox_slots)."""
+        if not self.stopped:
+            s = event._value[0]
+            self._serve(*event._value)
+            self.shards[s].ends.append(self.shards[s].free)
+
     def _serve(self, s: int, items: list, t: float) -> None:
         """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
         shard = self.shards[s]
-        ends = shard.ends
         if shard.free > t:
             t = shard.free
         start, node = t, shard.node
@@ -265,7 +275,7 @@ class Cluster:
         if node is not None:  # slower while the processes it shares cores with work
             f = node.factor(t)
             recv, push, send = recv * f, push * f, send * f
-        if items[0][1] is not None:
+        if (recv or push) and items[0][1] is not None:
             t += recv + push * len(items)  # one push message, however many gradients a tree summed into it
         ps = shard.ps
         for l, j, pull in items:
@@ -301,8 +311,6 @@ class Cluster:
                 break
         shard.free = t
         shard.busy += t - start
-        if ends is not None:
-            ends.append(t)
         if node is not None:
             node.serve(start, t)
 
@@ -346,8 +354,9 @@ class Cluster:
         else:
             arrival = hop(t, net.shard_bytes, net.shard_out[s], net.down[l], net.latency)[1]
         nodes = self.learner_nodes
-        if nodes is not None and nodes[l] is not None:
-            arrival += nodes[l].woken()
+        node = None if nodes is None else nodes[l]  # where it shares cores (None: it does not)
+        if node is not None:
+            arrival += node.woken()
         if self.overlap:
             self._weights_on_way(s, l, version, arrival)
             return
@@ -362,15 +371,14 @@ class Cluster:
             t0, ready[l] = ready[l], 0.0
         elif not m.weights(s, version):
             return
-        c, x = self.compute_times[l] * self.jitter(), self.exchange
-        nodes = self.learner_nodes
-        if nodes is not None and nodes[l] is not None:  # it shares its node's cores: done when sharing says
-            step, versions = m.pushes - 1, m.pushed
-            nodes[l].compute(t0, c + x, lambda t2: self._computed(l, t0, t2, c / (c + x), step, versions))
+        c = self.compute_times[l] * self.jitter()
+        if node is not None:  # it shares its node's cores: done when sharing says
+            step, versions, x = m.pushes - 1, m.pushed, self.exchange
+            node.compute(t0, c + x, lambda t2: self._computed(l, t0, t2, c / (c + x), step, versions))
             return
         self.compute_seconds += c
         t1 = t0 + c  # _computed inline: one Python call fewer per gradient
-        t2 = t1 + x
+        t2 = t1 + self.exchange
         if self.full:
             self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t2)
         self._at(t2 + self.push_delay, (l, t2, m.pushed, True, t0, t1), self._pushed)
@@ -395,7 +403,6 @@ class Cluster:
         if pull and self.full:
             self.t_pull[l] = t
         net = self.net
-        returns = t  # adv*: when the push thread's blocking send returns
         for s, j in enumerate(versions):
             item = (l, j, pull)
             if net.leaf:
@@ -404,23 +411,39 @@ class Cluster:
                     self._at(sent[0], (s, sent[1], sent[0]), self._arrive)
                 continue
             arrival = hop(t, net.shard_bytes, net.up[l], net.shard_in[s], net.latency)[1]
-            ends = self.shards[s].ends
-            if ends is not None and len(ends) == ends.maxlen and ends[0] > arrival:
-                returns = max(returns, ends[0])  # no free slot at the shard: its receive, and so the send, wait for one
-            node = self.shards[s].node
-            if node is not None:
-                arrival += node.woken()
-            if self.overlap:
-                channel = self.channel[s]
-                if channel[l] > arrival:
-                    arrival = channel[l]
-                channel[l] = arrival
+            if self.contended:  # off the plain path: one test per message
+                arrival = self._reached(l, s, arrival, pull)
             if self.inline:
                 self._serve(s, (item,), arrival)
             else:
-                self._at(arrival, (s, (item,), arrival), self._arrive)
-        if self.overlap and not pull:  # the send returns once the push has left the link and found its slots
-            self._at(max(returns, net.up[l].free), l, self._sent)
+                self._at(arrival, (s, (item,), arrival), self.arrive)
+
+    def _pushed_overlap(self, event) -> None:
+        """adv*: as _pushed; the push thread's send returns once the push has left the link and found its
+        slots."""
+        if self.stopped:
+            return
+        l, t = event._value[:2]
+        self.returns[l] = t
+        self._pushed(event)
+        self._at(max(self.returns[l], self.net.up[l].free), l, self._sent)
+
+    def _reached(self, l: int, s: int, arrival: float, pull: bool) -> float:
+        """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after its
+        shard waits for a core, and (adv*) not before the messages sent before it on the same connection; an adv*
+        push that finds no free slot there also keeps its sender's send from returning until one is free."""
+        shard = self.shards[s]
+        ends = shard.ends
+        if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
+            self.returns[l] = max(self.returns[l], ends[0])
+        if shard.node is not None:
+            arrival += shard.node.woken()
+        if self.overlap:
+            channel = self.channel[s]
+            if channel[l] > arrival:
+                arrival = channel[l]
+            channel[l] = arrival
+        return arrival
 
     # --- adv*: separate compute, push and pull threads ------------------------------------
 
@@ -518,7 +541,7 @@ class Cluster:
                     nodes[l].background(self.offpath)
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
-                self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed)
+                self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed_overlap)
             elif d is ADOPT:
                 self.pulled_at[l] = self.t_pull[l]
             elif d is PULL:
@@ -529,7 +552,7 @@ class Cluster:
                     if not self.net.leaf:  # behind the pushes on the same connection
                         arrive = max(arrive, self.channel[s][l])
                         self.channel[s][l] = arrive
-                    self._at(arrive, (s, [(l, None, True)], arrive), self._arrive)
+                    self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
             else:  # COMPUTE
                 c, x = self.compute_times[l] * self.jitter(), self.exchange
                 nodes = self.learner_nodes
