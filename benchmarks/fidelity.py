@@ -221,7 +221,8 @@ def main() -> int:
     out = (args.out or Path("runs") / ("fidelity-quick" if args.quick else "fidelity")).resolve()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        found = profiles(plan, out, args.profile, args.quick)
+        given = args.profile and args.profile.resolve()  # absolute like a measured one: a rerun reuses the real runs
+        found = profiles(plan, out, given, args.quick)
         results = [run_task(task, plan, found[task], out) for task in plan["tasks"]]
     except ConfigError as e:
         raise SystemExit(str(e)) from None
