@@ -92,9 +92,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     else:
         overlap = 0.0
     latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
-    wakeup = []  # a gap holds two messages: each waits half the gap's growth
-    for busy_gap in m.busy_gaps:
-        wakeup.append(max((busy_gap - gap) / 2, wakeup[-1] if wakeup else 0.0))
+    wakeup = []  # a gap holds two messages: each waits half the gap's growth, if its core is busy (j / cores)
+    for j, busy_gap in enumerate(m.busy_gaps, start=1):
+        wait = (busy_gap - gap) / 2 / min(1.0, j / m.cpus)
+        wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
     offpath = (m.alone_server_cpu - m.recv_seconds - update - m.send_seconds - bookkeeping
                + m.alone_learner_cpu - in_loop - exchange)
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
@@ -140,8 +141,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds)",
         f"that gap beside j = 1..{len(m.busy_gaps)} processes computing: "
-        f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, so each message waits "
-        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for a core (wakeup)" if m.busy_gaps else
+        f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, so a message that finds its core busy waits "
+        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]

@@ -15,11 +15,14 @@ when it starts, and counts as a busy process for the computes while it runs.
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
-Waking: a message to a process on a Node waits for its receiver to get a
-core while k other processes of the node are busy: exponentially distributed
-with mean `wakeup[k-1]` (as `rudra calibrate` measured it; the OS's waits are
-mostly short with a tail of whole time slices, and their spread is what
-shuffles the order learners reach the server in). Processor sharing alone would not: the OS runs
+Waking: a message to a process on a Node may find the core its receiver runs
+on busy. The OS wakes a thread on the core it last ran on, even with another
+core idle (measured here: a ping-pong beside one busy process on 2 cores has
+a median round trip of 0.13 ms but a p90 of 4 ms, a time slice). With k other
+processes busy on `cores_per_node` cores, that core is busy with chance
+min(1, k / cores), held by one of them at random; the receiver then waits for
+an exponential time of mean `wakeup[k-1]` (as `rudra calibrate` measured it),
+but never longer than that runner stays busy. Processor sharing alone would not: the OS runs
 a woken thread behind busy ones for up to a time slice, while a short compute,
 once running, is barely slowed (measured here: a learner's gap from push to
 its next compute 0.55 ms alone, 2.2 ms beside two busy processes).
@@ -60,7 +63,8 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
         if n is not None:
             count[n] = count.get(n, 0) + 1
     shared = [n for n, k in count.items() if k > 1 and law is not None]
-    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q)) for n, q in zip(shared, seq.spawn(len(shared)))}
+    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node)
+            for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
     return (at_learners if any(at_learners) else None), at_shards
@@ -73,9 +77,10 @@ class Node:
     earliest finish; an arrival or new server work reschedules it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, cores: float | None = None):
         self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
-        self.draw = (rng or np.random.default_rng(0)).exponential  # each wait: exponential, mean from `wakeup`
+        self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, and how long it waits
+        self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
         self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
         self.servers: list[tuple[float, float]] = []  # server work (start, end) not yet over
@@ -97,20 +102,24 @@ class Node:
             self._reschedule()
 
     def woken(self) -> float:
-        """Seconds a message reaching a process of this node now waits for that process to get a core: what
-        `wakeup` says for the processes busy now (computes and server work; off-path work is threads of those
-        processes, not processes), but no longer than until the first of them is done."""
+        """Seconds a message reaching a process of this node now waits for its core (module docstring): with
+        k processes busy (computes and server work; off-path work is threads of those, not processes), its core
+        is busy with chance min(1, k / cores), held by one of them at random; then an exponential wait of mean
+        wakeup[k-1], no longer than that one stays busy."""
         now = self.env.now
         busy = [end - now for start, end in self.servers if start <= now < end]
         tags = [job[0] for job in self.jobs if job[3] is not None]
         k = len(tags) + len(busy)
-        if not k or not self.wakeup:
+        rng = self.rng
+        if not k or not self.wakeup or rng.random() * self.cores >= k:
             return 0.0
-        wait = self.wakeup[min(k, len(self.wakeup)) - 1] * self.draw()
-        if tags:
+        runner = int(rng.random() * k)
+        if runner < len(busy):
+            left = busy[runner]
+        else:
             self._advance(now)
-            busy.append((min(tags) - self.virtual) * self.slowdown(len(self.jobs) + len(busy)))
-        return min(wait, *busy)
+            left = (tags[runner - len(busy)] - self.virtual) * self.slowdown(len(self.jobs) + len(busy))
+        return min(self.wakeup[min(k, len(self.wakeup)) - 1] * rng.exponential(), left)
 
     # --- computes -------------------------------------------------------------------------------
 

@@ -114,8 +114,8 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     slowdown from falling below 1 or going down with k, takes the compute law's slope and the real learner's
     level (2.2 ms at μ = 8), counts the real server's CPU per gradient beyond its parts timed alone as push_seconds
     (0.2 ms against 0.1 + 0.0325 + 0.05), the real learner's beyond its compute as exchange (2.25 − 2.2 ms),
-    leaves latency as half the real gap less both processes' CPU, and half the gap's growth beside busy processes as
-    each message's wakeup delay (bandwidth: 4 MB frames in 2.1 ms less half a
+    leaves latency as half the real gap less both processes' CPU, and half the gap's growth beside j busy processes,
+    over the chance min(1, j / cores) that a message finds its core busy, as the wakeup delay (bandwidth: 4 MB frames in 2.1 ms less half a
     0.2 ms round trip, 2 GB/s)."""
     exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
     cluster, lines = profile(exp, measured())
@@ -133,7 +133,7 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert c.exchange_seconds == pytest.approx(5e-5, rel=1e-3)
     hop = 10_000 / 2e9
     assert c.latency == pytest.approx((6e-4 - 5e-5 - 2e-4 - 2 * hop) / 2, rel=1e-3)
-    assert c.wakeup == pytest.approx((5e-5, 1e-3, 1e-3))  # half the gap's growth, never falling with j
+    assert c.wakeup == pytest.approx((1e-4, 1e-3, 1e-3))  # half the gap's growth ÷ min(1, j / cores), never falling
     assert c.startup_seconds == pytest.approx(8e-3 - 6e-4)  # the first compute's start less one gap (its pull)
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)
     assert c.memory_bandwidth == 4e9
