@@ -1,6 +1,7 @@
 """`rudra demo`: the whole loop on one experiment (examples/demo_digits.toml), in a couple of minutes.
 
-1. calibrate: measure this machine for the experiment (quick), up to the
+1. calibrate: measure this machine for the experiment (a full calibration: a quick one's 0.1 s windows
+   made the λ = 4 predictions swing by tens of percent from one demo to the next), up to the
    grid's largest λ, into a [cluster] profile;
 2. predict: simulate each configuration on that profile;
 3. measure: train the same configurations for real here (λ = 4 learner
@@ -57,7 +58,7 @@ def calibrate_here(out: Path, sets: list[str]) -> tuple[Path, list[str]]:
     is measured, none extrapolated), and what it found."""
     exp = load(EXPERIMENT, [*sets, f"protocol.learners={max(LEARNERS)}"])
     path = out / "profile.toml"
-    lines = calibrate(exp, path, quick=True, step=lambda what: print(f"   measuring {what}", file=sys.stderr))
+    lines = calibrate(exp, path, quick=False, step=lambda what: print(f"   measuring {what}", file=sys.stderr))
     return path, lines
 
 
@@ -114,7 +115,7 @@ def files() -> str:
 def demo(out: Path, progress: bool, epochs: float | None = None) -> int:
     """The loop on examples/demo_digits.toml into `out`; `epochs` shortens every run (tests)."""
     sets = [f"train.epochs={epochs}"] if epochs is not None else []
-    print(f"1. Calibrate: this machine for {EXPERIMENT.name} (mlp on scikit-learn's digits), quick", flush=True)
+    print(f"1. Calibrate: this machine for {EXPERIMENT.name} (mlp on scikit-learn's digits)", flush=True)
     profile, found = calibrate_here(out, sets)
     print("\n".join(f"   {line}" for line in found), flush=True)
     print("\n2-4. Predict on that profile, train for real here, compare", flush=True)
