@@ -22,10 +22,10 @@ a median round trip of 0.13 ms but a p90 of 4 ms, a time slice). With k other
 processes busy on `cores_per_node` cores, that core is busy with chance
 min(1, k / cores), held by one of them at random; the receiver then waits for
 an exponential time of mean `wakeup[k-1]` (as `rudra calibrate` measured it),
-but never longer than that runner stays busy. Processor sharing alone would not: the OS runs
-a woken thread behind busy ones for up to a time slice, while a short compute,
-once running, is barely slowed (measured here: a learner's gap from push to
-its next compute 0.55 ms alone, 2.2 ms beside two busy processes).
+but never longer than that runner stays busy. Processor sharing alone misses
+this: a short compute, once running, is barely slowed, while a message may
+wait a whole slice (measured here: a learner's gap from push to its next
+compute 0.55 ms alone, 2.2 ms beside two busy processes).
 """
 from __future__ import annotations
 
