@@ -85,19 +85,16 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # takes core time (offpath).
     bookkeeping = max(0.0, m.alone_server_cpu - (m.recv_seconds + update + m.send_seconds))
     exchange = max(0.0, m.alone_learner_cpu - in_loop)
+    extra = bookkeeping + exchange
     room = max(0.0, gap - 2 * hop - m.recv_seconds - update - m.send_seconds)
-    if bookkeeping + exchange > room:
-        overlap = 1 - room / (bookkeeping + exchange)
-        bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
-    else:
-        overlap = 0.0
+    overlap = 1 - room / extra if extra > room else 0.0
+    offpath = extra * overlap
+    bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
     wakeup = []  # a gap holds two messages: each waits half the gap's growth, if its core is busy (j / cores)
     for j, busy_gap in enumerate(m.busy_gaps, start=1):
         wait = (busy_gap - gap) / 2 / min(1.0, j / m.cpus)
         wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
-    offpath = (m.alone_server_cpu - m.recv_seconds - update - m.send_seconds - bookkeeping
-               + m.alone_learner_cpu - in_loop - exchange)
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
     cluster = {"compute_overhead": overhead, "sample_seconds": per_sample, "exchange_seconds": exchange,
                "startup_seconds": startup}

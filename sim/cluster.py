@@ -388,8 +388,7 @@ class Cluster:
         (its compute the first `share` of that time, its exchange the rest)."""
         t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
-        if self.offpath:  # its push leaves now: the threads that carry it work beside the critical path
-            self.learner_nodes[l].background(self.offpath)
+        self._carried(l)
         if self.full:
             self.times[(l, step)] = (self.t_pull[l], t0, t1, t2)
         self._at(t2 + self.push_delay, (l, t2, versions, True, t0, t1), self._pushed)
@@ -418,6 +417,13 @@ class Cluster:
             else:
                 self._at(arrival, (s, (item,), arrival), self.arrive)
 
+    def _carried(self, l: int) -> None:
+        """Learner l's push leaves now: on a shared node, the threads that carry it work beside the critical
+        path (offpath_seconds)."""
+        nodes = self.learner_nodes
+        if self.offpath and nodes is not None and nodes[l] is not None:
+            nodes[l].background(self.offpath)
+
     def _pushed_overlap(self, event) -> None:
         """adv*: as _pushed; the push thread's send returns once the push has left the link and found its
         slots."""
@@ -438,7 +444,7 @@ class Cluster:
             self.returns[l] = max(self.returns[l], ends[0])
         if shard.node is not None:
             arrival += shard.node.woken()
-        if self.overlap:
+        if ends is not None:  # adv* without a tree: one connection per learner and shard
             channel = self.channel[s]
             if channel[l] > arrival:
                 arrival = channel[l]
@@ -536,9 +542,7 @@ class Cluster:
         """Carry out learner l's decisions at t (a PUSH is of the gradient computed from t0 to t1)."""
         for d in decisions:
             if d is PUSH:
-                nodes = self.learner_nodes
-                if self.offpath and nodes is not None and nodes[l] is not None:  # as in _computed
-                    nodes[l].background(self.offpath)
+                self._carried(l)
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
                 self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed_overlap)
@@ -547,11 +551,7 @@ class Cluster:
             elif d is PULL:
                 self.t_pull[l] = t
                 for s in range(self.S):
-                    node = self.shards[s].node
-                    arrive = t + self.net.request_delay + (node.woken() if node is not None else 0.0)
-                    if not self.net.leaf:  # behind the pushes on the same connection
-                        arrive = max(arrive, self.channel[s][l])
-                        self.channel[s][l] = arrive
+                    arrive = self._reached(l, s, t + self.net.request_delay, True)
                     self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
             else:  # COMPUTE
                 c, x = self.compute_times[l] * self.jitter(), self.exchange
