@@ -96,8 +96,13 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         wait = (busy_gap - gap) / 2 / min(1.0, j / m.cpus)
         wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
+    # The first gradients cost more than the steady ones (lazy initialisation, cold caches, the optimizer's
+    # state): the server's part is its first update's, timed alone; the learner's is the rest.
+    warmup = max(0.0, m.alone_warmup)
+    server_warmup = min(m.server_warmup, warmup)
     cluster = {"compute_overhead": overhead, "sample_seconds": per_sample, "exchange_seconds": exchange,
-               "startup_seconds": startup}
+               "startup_seconds": startup, "warmup_seconds": warmup - server_warmup,
+               "server_warmup_seconds": server_warmup}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
     if dist != "constant":
@@ -136,7 +141,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         "overlapped the other process's work (offpath_seconds: core time only)",
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
         f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
-        f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds)",
+        f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "
+        f"first gradients took {warmup * 1e3:.3g} ms more than steady ones: {server_warmup * 1e3:.3g} ms of it the "
+        f"server's first update (server_warmup_seconds), the rest the learner's (warmup_seconds)",
         f"that gap beside j = 1..{len(m.busy_gaps)} processes computing: "
         f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, so a message that finds its core busy waits "
         f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup)" if m.busy_gaps else

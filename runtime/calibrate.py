@@ -11,7 +11,8 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             weights between minibatches sees it, each gap from a compute's
             end to the next one's start (push, server, weights back), and the
             CPU seconds per gradient of the server and of the learner (run.json),
-            and how long after the run's start its first compute began;
+            how long after the run's start its first compute began, and how
+            much longer its first WARMUP gradients took than steady ones;
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   waking    the real learner and server again beside j = 1 … (process count
@@ -23,7 +24,8 @@ started like a local run's (forkserver, the configured torch threads, gloo on
   server    the shard server's side of that pair: CPU seconds per header-only
             message received through the server's Inbox and per message sent;
             per update, the server's SGD step (models.step.Sgd) over the shard at
-            two sizes (a fixed part plus bytes ÷ memory bandwidth).
+            two sizes (a fixed part plus bytes ÷ memory bandwidth), and how much
+            longer the process's first step took (its state, lazy init).
 
 Results are plain numbers; rudra/calibrate.py turns them into a [cluster]
 profile. Nothing here reads the experiment file.
@@ -99,12 +101,14 @@ class Measured:
     recv_seconds: float               # server CPU per header-only message received (Inbox, header read)
     send_seconds: float               # server CPU per header-only message sent
     update_seconds: float             # fixed part of one SGD update
+    server_warmup: float              # the first SGD update's seconds beyond a steady one (its state, lazy init)
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
     alone_compute: list[float]        # seconds of each compute of one real learner with its server
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
     alone_learner_cpu: float          # its CPU seconds per gradient, compute included
     alone_first: float                # seconds from the run's start to its first compute's start
+    alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
@@ -317,7 +321,7 @@ def _pair(target: Target, rank: int, port: int) -> dict:
 
 def _server_side(target: Target, header: Message, shard: Message, floats: int, peer: int, n: int) -> dict:
     """Rank 0: CPU per message received through an Inbox and per message sent, and the SGD update."""
-    fixed, per_byte = _update_law(target, floats)  # before the learner's messages start
+    fixed, per_byte, first = _update_law(target, floats)  # before the learner's messages start
     inbox = Inbox([peer], floats, kept=1, timeout=CHILD_SECONDS)
     cpu = time.process_time()
     for _ in range(n):
@@ -330,7 +334,7 @@ def _server_side(target: Target, header: Message, shard: Message, floats: int, p
         dist.send(header.set(WEIGHTS, 0, i, i).frame(), peer)
     send = (time.process_time() - cpu) / n
     _get(inbox)  # the learner's BYE: it is done
-    return {"recv_seconds": recv, "send_seconds": send, "update_seconds": fixed,
+    return {"recv_seconds": recv, "send_seconds": send, "update_seconds": fixed, "server_warmup": first,
             "memory_bandwidth": 1.0 / per_byte if per_byte > 0 else float("inf"), "shard_bytes": 4 * floats}
 
 
@@ -358,10 +362,12 @@ def _alone(target: Target) -> dict:
         runtime = json.loads((Path(out) / "run.json").read_text())["runtime"]
     cpu, pushes = runtime["cpu_seconds"], runtime["pushes"]["numbered"][0]
     steady = rows[WARMUP:]
-    return {"alone_compute": [end - start for _, start, end in steady],
-            "alone_gaps": [b[1] - a[2] for a, b in zip(steady, steady[1:])],
+    compute = [end - start for _, start, end in steady]
+    gaps = [b[1] - a[2] for a, b in zip(steady, steady[1:])]
+    return {"alone_compute": compute, "alone_gaps": gaps,
             "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes,
-            "alone_first": rows[0][1]}
+            "alone_first": rows[0][1],
+            "alone_warmup": steady[0][1] - rows[0][1] - WARMUP * (float(np.mean(compute)) + float(np.mean(gaps)))}
 
 
 def _get(inbox: Inbox):
@@ -371,14 +377,18 @@ def _get(inbox: Inbox):
     return item
 
 
-def _update_law(target: Target, floats: int) -> tuple[float, float]:
-    """(fixed seconds, seconds per shard byte) of one SGD update, from the shard's size and 16 times it."""
+def _update_law(target: Target, floats: int) -> tuple[float, float, float]:
+    """(fixed seconds, seconds per shard byte) of one SGD update, from the shard's size and 16 times it, and
+    how much longer the process's first update took (a fresh server's first update pays that once)."""
     sizes = (floats, 16 * floats)
-    times = []
+    times, firsts = [], []
     for size in sizes:
         sgd = Sgd(torch.zeros(size), momentum=0.9, weight_decay=1e-4)
         g = torch.ones(size)
-        for _ in range(WARMUP):
+        start = time.perf_counter()
+        sgd.apply([(1.0, g)], 0.01)
+        firsts.append(time.perf_counter() - start)
+        for _ in range(WARMUP - 1):
             sgd.apply([(1.0, g)], 0.01)
         n = 0
         end = time.perf_counter() + target.seconds / 4
@@ -388,4 +398,4 @@ def _update_law(target: Target, floats: int) -> tuple[float, float]:
             n += 1
         times.append((time.perf_counter() - start) / n)
     per_byte = max(0.0, (times[1] - times[0]) / (4 * (sizes[1] - sizes[0])))
-    return max(0.0, times[0] - 4 * floats * per_byte), per_byte
+    return max(0.0, times[0] - 4 * floats * per_byte), per_byte, max(0.0, firsts[0] - times[0])

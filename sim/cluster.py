@@ -39,6 +39,7 @@ import gc
 import math
 from collections import deque
 from collections.abc import Iterator
+from itertools import chain
 from operator import itemgetter
 
 import numpy as np
@@ -64,9 +65,10 @@ class Shard:
     __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients", "node", "ends")
     # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
-    def __init__(self, index: int, ps: ParameterServer, cost: Stream, node: Node | None):
+    def __init__(self, index: int, ps: ParameterServer, cost: Stream, node: Node | None, warmup: float = 0.0):
         self.index, self.ps, self.node = index, ps, node  # node: where it shares cores (None: it does not)
-        self.update_cost = cost.draw  # seconds the next update keeps this shard busy
+        # seconds the next update keeps this shard busy; its first also pays the warm-up
+        self.update_cost = chain([cost.draw() + warmup], iter(cost.draw, None)).__next__ if warmup else cost.draw
         self.free = self.busy = 0.0
         self.updates = self.sigma_sum = self.gradients = 0
         self.ends: deque[float] | None = None  # adv*: when each message it holds is done with (inbox_slots)
@@ -135,6 +137,7 @@ class Cluster:
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
         self.exchange = cluster.exchange_seconds  # learner CPU per gradient besides c, before its push leaves
         self.startup = cluster.startup_seconds    # before the first pulls leave
+        self.warmup = cluster.warmup_seconds      # learner CPU once, before its first pull
         self.offpath = cluster.offpath_seconds    # CPU per gradient off the critical path (sim/cores.py)
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
@@ -144,7 +147,7 @@ class Cluster:
         self.learner_nodes, shard_nodes = place(cluster, lam, S, self.env, wake_seq)  # sim/cores.py
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
-                             shard_nodes[s])
+                             shard_nodes[s], cluster.server_warmup_seconds)
                        for s, q in enumerate(update_seq.spawn(S))]
         # per message in, per gradient in (besides its message), per weights out; the sharing factor
         self.costs = (cluster.recv_seconds, cluster.push_seconds, cluster.send_seconds, 1.0)
@@ -187,10 +190,17 @@ class Cluster:
 
     def run(self) -> None:
         """Simulate until the first stopping rule (epochs, updates, seconds) fires."""
-        first = self.startup + self.net.request_delay
         asking = [l for l, m in enumerate(self.learners) if m.begin() == (PULL,)]  # every learner starts so
-        for s in range(self.S):
-            self._at(first, (s, [(l, None, True) for l in asking], first), self.arrive)
+        if self.warmup:  # each warms up first (the same critical path as warming up on its first gradient)
+            nodes = self.learner_nodes
+            for l in asking:
+                node = None if nodes is None else nodes[l]
+                if node is None:
+                    self._first_pull(self.startup + self.warmup, [l])
+                else:
+                    node.compute(self.startup, self.warmup, lambda t, l=l: self._first_pull(t, [l]))
+        else:
+            self._first_pull(self.startup, asking)
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:
@@ -201,6 +211,12 @@ class Cluster:
         finally:
             self._bar.close()
         self._settle()
+
+    def _first_pull(self, t: float, learners: list[int]) -> None:
+        """The learners' first pull requests leave at t."""
+        t += self.net.request_delay
+        for s in range(self.S):
+            self._at(t, (s, [(l, None, True) for l in learners], t), self.arrive)
 
     def _settle(self) -> None:
         """Take off the busy counters what was booked past the end of the run, so that utilisations count

@@ -76,6 +76,13 @@ class ClusterSpec:
     startup_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "seconds from the run's start until the learners' first pulls "
                                                   "leave (processes joining, the server's first evaluation)"})
+    warmup_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds its first gradients take beyond steady ones "
+                                                  "(lazy initialisation, cold caches), spent once before its first "
+                                                  "pull; on a shared node it competes for the cores"})
+    server_warmup_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server seconds its first update takes beyond a steady one (the "
+                                                  "optimizer's state), once per shard"})
     latency: float = field(default=0.0, metadata={"min": 0.0, "doc": "seconds per message per hop"})
     bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each learner's (and aggregator's) link; left out: infinite"})

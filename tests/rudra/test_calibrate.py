@@ -103,8 +103,8 @@ def test_steady_compute_has_no_jitter():
 def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
-                update_seconds=3e-5, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, busy_gaps=[7e-4, 2.6e-3, 2e-3], shard_bytes=10_000,
+                update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
+                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, busy_gaps=[7e-4, 2.6e-3, 2e-3], shard_bytes=10_000,
                 cpus=2, load=0.5)
     return Measured(**{**base, **changes})
 
@@ -135,6 +135,7 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert c.latency == pytest.approx((6e-4 - 5e-5 - 2e-4 - 2 * hop) / 2, rel=1e-3)
     assert c.wakeup == pytest.approx((1e-4, 1e-3, 1e-3))  # half the gap's growth ÷ min(1, j / cores), never falling
     assert c.startup_seconds == pytest.approx(8e-3 - 6e-4)  # the first compute's start less one gap (its pull)
+    assert (c.server_warmup_seconds, c.warmup_seconds) == (2e-3, 3e-3)  # the first update's, the learner the rest
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)
     assert c.memory_bandwidth == 4e9
 
@@ -155,6 +156,15 @@ def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
     assert cluster["offpath_seconds"] + push + exchange == pytest.approx(4e-4 - 1e-4 - update - 5e-5 + 3e-4,
                                                                          rel=1e-3)
     assert any("overlapped" in line for line in lines)
+
+
+@pytest.mark.parametrize("server, total, split", [(2e-3, 1e-3, (1e-3, 0.0)), (2e-3, -1e-3, (0.0, 0.0))])
+def test_warmup_never_goes_negative(server, total, split):
+    """The server's first-update excess is capped by the whole warm-up the real run showed (it is part of it),
+    and a steady start (noise making the first gradients look faster) is no warm-up at all."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    cluster, _ = profile(exp, measured(server_warmup=server, alone_warmup=total))
+    assert (cluster["server_warmup_seconds"], cluster["warmup_seconds"]) == split
 
 
 # --- end to end ------------------------------------------------------------------------------------------

@@ -65,3 +65,22 @@ def test_startup_delays_every_update_by_itself(run_sim):
                 sim={"max_updates": 20})
     assert r.csv("updates").t.tolist() == pytest.approx([3 * T + k * T for k in range(1, 21)])
     assert r.summary["seconds"] == pytest.approx(23 * T)
+
+
+def test_warmups_delay_the_run_once(run_sim):
+    """A learner warm-up of 2T (its first gradient's extra CPU, before its first pull) and a server warm-up of T
+    (its first update's extra): hardsync λ = 4 on nodes of their own, update k lands at 2T + T + k·T; the
+    steady rate is untouched."""
+    r = run_sim({"name": "hardsync", "learners": 4},
+                cluster={"sample_seconds": T, "warmup_seconds": 2 * T, "server_warmup_seconds": T},
+                sim={"max_updates": 20})
+    assert r.csv("updates").t.tolist() == pytest.approx([3 * T + k * T for k in range(1, 21)])
+
+
+def test_warmups_share_a_node_like_any_cpu(run_sim):
+    """Four learners warming up for 2T each on one 2-core node (no server there) take 4T before their first
+    pulls: processor sharing, as the CPU work it is."""
+    r = run_sim({"name": "hardsync", "learners": 4},
+                cluster={"sample_seconds": T, "warmup_seconds": 2 * T, "nodes": 1, "cores_per_node": 2.0},
+                sim={"max_updates": 1})
+    assert r.csv("updates").t.tolist() == pytest.approx([4 * T + 2 * T])
