@@ -1,18 +1,23 @@
 """Timing prediction held against measurement: the simulator on a calibrated profile against real runs here.
 
-For each task of benchmarks/fidelity.toml (mlp/digits and small_cnn/synthetic, 3 epochs each): calibrate this
-machine once for the task's model and data, at the grid's largest process count (rudra/calibrate.py); then
-sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2
-shards and adv* at λ = 4) with rudra/sweep.py, once simulated on the profile and `runs` times trained for
-real, one run at a time (each real sweep is one run of every point, so the run-to-run spread also holds the
-machine's drift over the benchmark). Each point's predicted and measured values come from `rudra compare`
-(rudra.analysis.compare): time per epoch and gradients/s with the real runs' mean and min–max, the relative
-error and whether the prediction lies inside that spread, ⟨σ⟩, and the total variation distance of the
-staleness distributions. Targets (issue 12): median |error| of time per epoch ≤ 5 %, worst ≤ 15 %, ⟨σ⟩
-within 10 % and TV ≤ 0.1 at every point.
-Writes <out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>.toml; the sweeps
-under <out>/<task>/ (sim, real-1, ...). Rerunning with the same --out reruns nothing that finished.
-Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 30 minutes on a quiet 2-core machine)
+For each task of benchmarks/fidelity.toml (mlp/digits and small_cnn/synthetic, 3 epochs each), `runs` times:
+calibrate this machine for the task's model and data at the grid's largest process count (rudra/calibrate.py),
+sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2 shards
+and adv* at λ = 4) with rudra/sweep.py simulated on that profile, then train every point for real. Each real run
+is predicted from the calibration taken just before it: this machine's speed drifts by 10–30 % within an hour
+(a minibatch that took 1.41 ms at one calibration took 1.62–1.83 ms minutes later), so a calibration minutes
+old predicts the machine it measured, not the one the run met. The plan's `calibrate_each_run = false` makes
+one calibration serve every run, as a user with one profile would. Each pair goes through `rudra compare`
+(rudra.analysis.compare): per point, the predictions' and the real runs' mean and min–max, the error (the mean
+of each real run's relative error against its own prediction) and whether the mean prediction lies inside the
+real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions (each side pooled).
+The λ = 1 points are the drift control: calibrate measures that very setting, so their error is what the
+machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
+worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point.
+Writes <out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>-<r>.toml; the
+sweeps under <out>/<task>/ (sim-<r>, real-<r>). Rerunning with the same --out reruns nothing that finished
+and measures no profile that is there.
+Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
 from __future__ import annotations
@@ -22,9 +27,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import compare
+from rudra.analysis.compare import compare, staleness_distribution, tv_distance
 from rudra.calibrate import calibrate
 from rudra.config import ConfigError, load
 from rudra.sweep import Result, report, sweep
@@ -46,9 +52,12 @@ def read_plan(path: Path, quick: bool) -> dict:
         plan = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise bad(f"cannot be read as TOML ({e})") from None
-    unknown = sorted(set(plan) - {"tasks", "calibrate", "runs", "grid", "targets", "quick"})
+    unknown = sorted(set(plan) - {"tasks", "calibrate", "calibrate_each_run", "runs", "grid", "targets", "quick"})
     if unknown:
-        raise bad(f"{unknown[0]}: allowed tasks, calibrate, runs, [grid], [targets], [quick]")
+        raise bad(f"{unknown[0]}: allowed tasks, calibrate, calibrate_each_run, runs, [grid], [targets], [quick]")
+    each = plan.get("calibrate_each_run", True)
+    if not isinstance(each, bool):
+        raise bad(f"calibrate_each_run = {each!r}: allowed true or false")
     name = "quick" if quick else "grid"
     grid = dict(plan.get(name, {}))
     runs = grid.pop("runs", None) if quick else plan.get("runs")
@@ -67,69 +76,81 @@ def read_plan(path: Path, quick: bool) -> dict:
     targets = plan.get("targets", {})
     if set(targets) != TARGET_KEYS or not all(isinstance(v, (int, float)) and v > 0 for v in targets.values()):
         raise bad(f"[targets] = {targets!r}: allowed {', '.join(sorted(TARGET_KEYS))}, each a number > 0")
-    return {"tasks": tasks, "calibrate": plan.get("calibrate", []), "runs": runs, "targets": targets,
+    return {"tasks": tasks, "calibrate": plan.get("calibrate", []), "each": each, "runs": runs, "targets": targets,
             "sets": grid.get("set", []),
             "items": [("vary", v) for v in grid.get("vary", [])] + [("zip", z) for z in grid.get("zip", [])]}
 
 
-def profiles(plan: dict, out: Path, given: Path | None, quick: bool) -> dict[Path, Path]:
-    """Each task's calibration profile: measured now into <out>/profiles/, or taken from `given` (a folder of
-    <task>.toml, as an earlier run wrote)."""
-    found = {}
-    for task in plan["tasks"]:
-        if given is not None:
-            found[task] = given / f"{task.stem}.toml"
-            if not found[task].is_file():
-                raise SystemExit(f"--profile {given}: no {task.stem}.toml there; allowed a folder holding one "
-                                 "profile per task, named after its experiment file (an earlier run's <out>/profiles)")
-            continue
-        exp = load(task, plan["calibrate"])
-        print(f"calibrating this machine for {task.name} ({exp.model.name}/{exp.data.name}, "
-              f"{exp.protocol.learners} learners + {exp.protocol.shards} shards{', quick' if quick else ''})",
-              flush=True)
-        found[task] = out / "profiles" / f"{task.stem}.toml"
-        lines = calibrate(exp, found[task], quick=quick, step=lambda what: print(f"  measuring {what}", file=sys.stderr))
-        print("\n".join(f"  {line}" for line in lines), flush=True)
-    return found
+def profile_for(task: Path, r: int, plan: dict, out: Path, given: Path | None, quick: bool) -> Path:
+    """The calibration profile that real run `r` of `task` is predicted from: taken from `given` (a folder
+    holding <task>-<r>.toml or <task>.toml), kept from an earlier run into this `out`, or measured now."""
+    if given is not None:
+        for name in (f"{task.stem}-{r}.toml", f"{task.stem}.toml"):
+            if (given / name).is_file():
+                return given / name
+        raise SystemExit(f"--profile {given}: neither {task.stem}-{r}.toml nor {task.stem}.toml there; allowed a "
+                         "folder of profiles named after the experiment files (an earlier run's <out>/profiles)")
+    path = out / "profiles" / f"{task.stem}-{r}.toml"
+    if path.is_file():
+        print(f"{task.name}: calibration {r} kept from an earlier run: {path}", flush=True)
+        return path
+    exp = load(task, plan["calibrate"])
+    print(f"calibrating this machine for {task.name} ({exp.model.name}/{exp.data.name}, "
+          f"{exp.protocol.learners} learners + {exp.protocol.shards} shards{', quick' if quick else ''}), "
+          f"for real run {r}", flush=True)
+    lines = calibrate(exp, path, quick=quick, step=lambda what: print(f"  measuring {what}", file=sys.stderr))
+    print("\n".join(f"  {line}" for line in lines), flush=True)
+    return path
 
 
-def run_task(task: Path, plan: dict, profile: Path, out: Path) -> tuple[Result, list[Result]]:
-    """The task's grid simulated on the profile, then trained for real `runs` times (rudra sweep)."""
-    def one(mode: str, folder: str) -> Result:
+def run_task(task: Path, plan: dict, out: Path, given: Path | None, quick: bool) -> list[tuple[Result, Result]]:
+    """(simulated grid, real grid) for each of the `runs` real runs: each calibrated just before it (or all on
+    the first calibration), the grid simulated on that profile, then trained for real (rudra sweep)."""
+    def one(mode: str, folder: str, profile: Path) -> Result:
         result = sweep(task, sets=plan["sets"], items=plan["items"], mode=mode, out=out / task.stem / folder,
                        workers=None, dask=None, progress=True, profile=str(profile))
         print(report(result), flush=True)
         return result
 
-    print(f"\n{task.name}: predicting every point on {profile}", flush=True)
-    sim = one("simulate", "sim")
-    real = []
+    sims: dict[Path, Result] = {}   # profile -> the grid simulated on it
+    pairs = []
     for r in range(1, plan["runs"] + 1):
+        profile = profile_for(task, r if plan["each"] else 1, plan, out, given, quick)
+        if profile not in sims:
+            print(f"\n{task.name}: predicting every point on {profile}", flush=True)
+            sims[profile] = one("simulate", f"sim-{len(sims) + 1}", profile)
         print(f"{task.name}: training every point for real, run {r} of {plan['runs']}", flush=True)
-        real.append(one("train", f"real-{r}"))
-    return sim, real
+        pairs.append((sims[profile], one("train", f"real-{r}", profile)))
+    return pairs
 
 
-def point_rows(sim: Result, real: list[Result]) -> list[dict]:
-    """One table row per point that ran everywhere: labels, then compare's numbers."""
+def point_rows(pairs: list[tuple[Result, Result]]) -> list[dict]:
+    """One table row per point that ran everywhere: labels, then compare's numbers over the (prediction, real
+    run) pairs: the means, the min–max, the mean of the paired errors, and TV with each side pooled."""
     rows = []
-    for i, point in enumerate(sim.points):
-        if any(r.outcomes[i].status != "ok" for r in (sim, *real)):
+    for i, point in enumerate(pairs[0][0].points):
+        if any(run.outcomes[i].status != "ok" for pair in pairs for run in pair):
             continue  # sweep's report has said why
         exp = point.exp
-        c = compare(sim.folder / point.name, [r.folder / point.name for r in real])
-        q = {row.quantity: row for row in c.rows}
+        sims = [sim.folder / point.name for sim, _ in pairs]
+        reals = [real.folder / point.name for _, real in pairs]
+        paired = [{row.quantity: row for row in compare(s, [r]).rows} for s, r in zip(sims, reals)]
+        pooled = compare(sims[0], reals)   # the real runs pooled, and the largest TV between two of them
         protocol = f"{exp.protocol.n}-softsync" if exp.protocol.name == "softsync" else exp.protocol.name
         row = {"task": f"{exp.model.name}/{exp.data.name}", "protocol": protocol,
                "arch": exp.protocol.architecture, "λ": exp.protocol.learners, "μ": exp.train.minibatch}
         for column, quantity in QUANTITIES.items():
-            r = q[quantity]
-            row |= {f"{column} sim": r.predicted, f"{column} real": r.mean, f"{column} min": min(r.measured),
-                    f"{column} max": max(r.measured), f"{column} error": r.error}
-            if column == "s/epoch":
-                row["s/epoch inside"] = r.inside
-        row |= {"TV": c.tv, "TV real-real": c.tv_between_real, "sim dir": str(c.sim),
-                "real dirs": " ".join(map(str, c.real))}
+            predicted = [q[quantity].predicted for q in paired]
+            measured = [q[quantity].mean for q in paired]
+            errors = [q[quantity].error for q in paired]
+            row |= {f"{column} sim": np.mean(predicted), f"{column} sim min": min(predicted),
+                    f"{column} sim max": max(predicted), f"{column} real": np.mean(measured),
+                    f"{column} min": min(measured), f"{column} max": max(measured),
+                    f"{column} error": None if None in errors else float(np.mean(errors))}
+        row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
+        row |= {"TV": tv_distance(staleness_distribution(*dict.fromkeys(sims)), pooled.sigma_real),
+                "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(sims))),
+                "real dirs": " ".join(map(str, reals))}
         rows.append(row)
     return rows
 
@@ -170,6 +191,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
     rate = t["grad/s error"].abs()
     sigma_ok = t["<σ> error"].map(lambda e: e is not None and not pd.isna(e) and abs(e) <= targets["sigma_error"])
     tv_ok = t["TV"] <= targets["tv"]
+    spread = (t["s/epoch sim max"] - t["s/epoch sim min"]) / t["s/epoch sim"]
     return [
         f"time per epoch, |error| over {n} points: median {100 * err.median():.1f}% (target <= "
         f"{100 * targets['epoch_error_median']:g}%: {met(err.median() <= targets['epoch_error_median'])}), worst "
@@ -182,7 +204,27 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         f"staleness TV <= {targets['tv']:g}: {int(tv_ok.sum())}/{n} points = {100 * tv_ok.mean():.0f}% "
         f"(target: all, {met(tv_ok.all())}); the largest TV between two real runs of one point: "
         f"{t['TV real-real'].max():.3f}",
+        "signed error of time per epoch by λ (mean, min to max): " + "; ".join(
+            f"λ={lam} {_pct(e.mean())} ({_pct(e.min())} to {_pct(e.max())})"
+            for lam, e in t.groupby("λ")["s/epoch error"])
+        + (" (λ = 1 is what calibrate measures: its error is what the machine changed between calibration and run, "
+           "the drift control)" if (t["λ"] == 1).any() else ""),
+        *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
+           f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
+          if recalibrated(t) else []),
     ]
+
+
+def recalibrated(t: pd.DataFrame) -> bool:
+    """Some point was predicted from more than one calibration."""
+    return bool((t["sim dirs"].str.count(" ") > 0).any())
+
+
+def pairing(t: pd.DataFrame, runs: int) -> str:
+    """What each point's numbers hold, in words."""
+    if recalibrated(t):
+        return f"{runs} real runs, each against a prediction from a calibration taken just before it"
+    return f"{runs} real run(s) against a prediction from one calibration"
 
 
 def markdown(s: pd.DataFrame) -> str:
@@ -198,10 +240,11 @@ def write(t: pd.DataFrame, lines: list[str], out: Path, runs: int) -> list[Path]
     t.to_csv(csv, index=False)
     md.write_text("\n".join([
         "# Timing fidelity: the simulator on a calibrated profile against real runs", "",
-        f"Written by benchmarks/fidelity.py: per point, the prediction against {runs} real run(s): their mean, "
-        "min–max, the error (predicted − measured mean) ÷ measured mean and whether the prediction lies inside "
-        "the min–max; TV: total variation distance of the staleness distributions (sim against the real runs "
-        "pooled), beside the largest TV between two real runs. Run directories: fidelity.csv.", "",
+        f"Written by benchmarks/fidelity.py: per point, {pairing(t, runs)}. sim and real: the means; the real "
+        "runs' min–max; error: the mean over real runs of (predicted − measured) ÷ measured, each against its "
+        "own prediction; inside: the mean prediction lies inside the real runs' min–max; TV: total variation "
+        "distance of the staleness distributions (each side pooled), beside the largest TV between two real "
+        "runs. Run directories and the predictions' min–max: fidelity.csv.", "",
         f"Command: `python benchmarks/fidelity.py {' '.join(sys.argv[1:])}`", "",
         markdown(shown(t)), "", *(f"- {line}" for line in lines), ""]))
     return [csv, md]
@@ -214,7 +257,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="folder for profiles, sweeps and the table "
                                                  "(default runs/fidelity, runs/fidelity-quick with --quick)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="skip calibration: a folder of profiles, <task>.toml each (an earlier run's <out>/profiles)")
+                        help="skip calibration: a folder of profiles, <task>-<r>.toml for real run r or <task>.toml for "
+             "every run (an earlier run's <out>/profiles)")
     parser.add_argument("--plan", type=Path, default=PLAN, help=f"the benchmark's plan (default {PLAN.name} beside it)")
     args = parser.parse_args()
     plan = read_plan(args.plan, args.quick)
@@ -222,18 +266,17 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         given = args.profile and args.profile.resolve()  # absolute like a measured one: a rerun reuses the real runs
-        found = profiles(plan, out, given, args.quick)
-        results = [run_task(task, plan, found[task], out) for task in plan["tasks"]]
+        results = [run_task(task, plan, out, given, args.quick) for task in plan["tasks"]]
     except ConfigError as e:
         raise SystemExit(str(e)) from None
-    rows = [row for sim, real in results for row in point_rows(sim, real)]
+    rows = [row for pairs in results for row in point_rows(pairs)]
     if not rows:
         raise SystemExit("no point ran everywhere: nothing to compare (see the sweeps' reports above)")
     t = pd.DataFrame(rows)
-    left = sum(len(sim.points) for sim, _ in results) - len(rows)
+    left = sum(len(pairs[0][0].points) for pairs in results) - len(rows)
     lines = [f"{len(rows)} points compared, {left} left out (invalid, or a run failed: the sweeps' reports say which)",
              *verdict(t, plan["targets"])]
-    print(f"\nprediction against {plan['runs']} real run(s) per point (error = (sim − real mean) ÷ real mean)")
+    print(f"\nper point, {pairing(t, plan['runs'])} (error: the mean of (sim − real) ÷ real over the pairs)")
     print(shown(t).to_string(index=False))
     print("\n".join(["", *lines]))
     print("\nwritten: " + ", ".join(map(str, write(t, lines, out, plan["runs"]))))
