@@ -71,8 +71,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     overhead = max(0.0, in_loop - per_sample * mu)  # the law's slope, the real learner's level at μ
     dist, cv, scores = fit_jitter(m.alone_compute)
     slowdown = [1.0]
-    for s in m.slowdown[1:]:
-        slowdown.append(round(max(s, slowdown[-1]), 4))  # measured noise must not make sharing faster
+    for k, s in enumerate(m.slowdown[1:], start=2):
+        # noise (a slow window alone, which every ratio divides by) must not make sharing faster with more
+        # processes, nor k processes computing each faster than c cores shared by k allow
+        slowdown.append(round(max(s, slowdown[-1], k / m.cpus), 4))
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
     rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps))

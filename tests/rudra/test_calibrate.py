@@ -158,6 +158,14 @@ def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
     assert any("overlapped" in line for line in lines)
 
 
+def test_sharing_is_never_faster_than_the_cores_allow():
+    """A window alone that happened to run slow divides every ratio: a measured 1.35 for 4 processes on 2 cores
+    (seen once here, against 2.0 to 2.1 in repeats) is impossible for CPU-bound work and is raised to k / cores."""
+    exp = parse({"protocol": {"learners": 3}, "train": {"minibatch": 8}})
+    cluster, _ = profile(exp, measured(slowdown=[1.0, 1.0, 1.2, 1.35, 2.6]))
+    assert cluster["slowdown"] == [1.0, 1.0, 1.5, 2.0, 2.6]
+
+
 @pytest.mark.parametrize("server, total, split", [(2e-3, 1e-3, (1e-3, 0.0)), (2e-3, -1e-3, (0.0, 0.0))])
 def test_warmup_never_goes_negative(server, total, split):
     """The server's first-update excess is capped by the whole warm-up the real run showed (it is part of it),
