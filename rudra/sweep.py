@@ -67,6 +67,7 @@ from rudra.protocol.trace import read_run_json
 from rudra.rundir import writable
 
 MODE_KIND = {"simulate": "sim", "train": "real"}  # --mode → the index's mode column (run.json's kind)
+SIM_ONLY = ("cluster", "sim")  # config sections only the simulator reads
 LABELS = ("protocol.name", "protocol.learners", "train.minibatch", "protocol.lr_policy", "protocol.n")
 # index column -> where the run summary holds it (speedup over λ = 1 is the simulator's extra)
 MAIN = {key: key for key in ("seconds", "seconds_per_epoch", "time_to_target", "gradients_per_second",
@@ -228,7 +229,7 @@ def run_point(exp: Experiment, mode: str, out: str) -> Outcome:
     A finished run of the same config there is reused, not rerun."""
     from rudra.runner import run_experiment
 
-    done = finished_summary(Path(out), to_dict(exp))
+    done = finished_summary(Path(out), to_dict(exp), mode)
     if done is not None:
         return Outcome("ok", summary=done, reused=True)
     if mode == "train" and multiprocessing.current_process().daemon:
@@ -240,16 +241,25 @@ def run_point(exp: Experiment, mode: str, out: str) -> Outcome:
     return Outcome("ok", summary=summary)
 
 
-def finished_summary(out: Path, config: dict) -> dict | None:
-    """The stored summary of a finished run of `config` in `out`, else None."""
+def finished_summary(out: Path, config: dict, mode: str) -> dict | None:
+    """The stored summary of a finished `mode` run of `config` in `out`, else None. A real run reads neither
+    [cluster] nor [sim], so a new calibration profile does not make it stale."""
     try:
         run = read_run_json(out)
     except (OSError, ValueError):
         return None
     summary = run.get("summary") if isinstance(run, dict) else None
-    if run.get("config") != config or not isinstance(summary, dict) or summary.get("status") != "finished":
+    if not isinstance(summary, dict) or summary.get("status") != "finished":
+        return None
+    ignored = SIM_ONLY if mode == "train" else ()
+    stored = run.get("config")
+    if not isinstance(stored, dict) or _without(stored, ignored) != _without(config, ignored):
         return None
     return summary
+
+
+def _without(config: dict, sections: tuple[str, ...]) -> dict:
+    return {k: v for k, v in config.items() if k not in sections}
 
 
 def one_line(e: BaseException) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from rudra.cli import main
 from rudra.config import parse
-from rudra.sweep import DAEMON_WORKER, Outcome, run_point
+from rudra.sweep import DAEMON_WORKER, Outcome, finished_summary, run_point
 
 # Tiny on purpose: a point simulates one epoch of 512 / 32 = 16 gradients (milliseconds), so a sweep costs
 # its worker processes' start-up, not simulation.
@@ -109,6 +109,17 @@ def test_a_point_whose_config_changed_runs_again(tmp_path, capsys):
     assert "2 ok, 0 invalid" in capsys.readouterr().out.splitlines()[-1]
     assert all(json.loads((tmp_path / "s" / r["run_dir"] / "run.json").read_text())["config"]["train"]["epochs"]
                == 2 for r in index(tmp_path / "s"))
+
+
+@pytest.mark.parametrize("mode, reused", [("train", True), ("simulate", False)])
+def test_a_new_profile_makes_simulated_points_stale_but_not_real_ones(tmp_path, mode, reused):
+    """A real run reads neither [cluster] nor [sim]: a finished one is kept when only they changed (a new
+    calibration profile must not rerun every real point), while a simulated one runs again."""
+    config = {"protocol": {"learners": 2}, "cluster": {"latency": 0.001}, "sim": {"trace": "full"}}
+    (tmp_path / "run.json").write_text(json.dumps({"config": config, "summary": {"status": "finished"}}))
+    changed = {**config, "cluster": {"latency": 0.002, "profile": "p.toml"}, "sim": {"trace": "summary"}}
+    assert (finished_summary(tmp_path, changed, mode) is not None) == reused
+    assert finished_summary(tmp_path, {**config, "protocol": {"learners": 4}}, mode) is None
 
 
 def test_a_profile_is_every_points_cluster(tmp_path):
