@@ -16,7 +16,8 @@ machine changed between calibration and run. Targets (issue 12): median |error| 
 worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point.
 Writes <out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>-<r>.toml; the
 sweeps under <out>/<task>/ (sim-<r>, real-<r>). Rerunning with the same --out reruns nothing that finished
-and measures no profile that is there.
+and measures no profile that is there: to hold a changed simulator against the same real runs and
+calibrations, delete the sim-* folders and rerun.
 Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
