@@ -191,16 +191,13 @@ class Cluster:
     def run(self) -> None:
         """Simulate until the first stopping rule (epochs, updates, seconds) fires."""
         asking = [l for l, m in enumerate(self.learners) if m.begin() == (PULL,)]  # every learner starts so
-        if self.warmup:  # each warms up first (the same critical path as warming up on its first gradient)
-            nodes = self.learner_nodes
-            for l in asking:
-                node = None if nodes is None else nodes[l]
-                if node is None:
-                    self._first_pull(self.startup + self.warmup, [l])
-                else:
-                    node.compute(self.startup, self.warmup, lambda t, l=l: self._first_pull(t, [l]))
-        else:
-            self._first_pull(self.startup, asking)
+        # each warms up before its first pull (the same critical path as on its first gradient): alone a delay,
+        # on a shared node CPU that competes for its cores
+        nodes = self.learner_nodes
+        sharing = set() if not self.warmup or nodes is None else {l for l in asking if nodes[l] is not None}
+        self._first_pull(self.startup + self.warmup, [l for l in asking if l not in sharing])
+        for l in sorted(sharing):
+            nodes[l].compute(self.startup, self.warmup, lambda t, l=l: self._first_pull(t, [l]))
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:
@@ -214,6 +211,8 @@ class Cluster:
 
     def _first_pull(self, t: float, learners: list[int]) -> None:
         """The learners' first pull requests leave at t."""
+        if not learners:
+            return
         t += self.net.request_delay
         for s in range(self.S):
             self._at(t, (s, [(l, None, True) for l in learners], t), self.arrive)
@@ -573,8 +572,8 @@ class Cluster:
                 c, x = self.compute_times[l] * self.jitter(), self.exchange
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
-                    nodes[l].compute(t, c + x, lambda t2, t0=t, share=c / (c + x): self._shared_computed(l, t0, t2,
-                                                                                                         share))
+                    share = c / (c + x)
+                    nodes[l].compute(t, c + x, lambda t2, t0=t, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
                     self._at(t + c + x, (l, t, t + c, t + c + x), self._overlap_computed)
