@@ -93,9 +93,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     offpath = extra * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
-    wakeup = []  # a gap holds two messages: each waits half the gap's growth, if its core is busy (j / cores)
-    for j, busy_gap in enumerate(m.busy_gaps, start=1):
-        wait = (busy_gap - gap) / 2 / min(1.0, j / m.cpus)
+    # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
+    # for the k of the j processes beside computing then; on average j × their duty)
+    wakeup = []
+    for j, (busy_gap, duty) in enumerate(zip(m.busy_gaps, m.busy_duty), start=1):
+        wait = (busy_gap - gap) / 2 / min(1.0, max(j * duty, 1e-3) / m.cpus)
         wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
     # The first gradients cost more than the steady ones (lazy initialisation, cold caches, the optimizer's
@@ -146,8 +148,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "
         f"first gradients took {warmup * 1e3:.3g} ms more than steady ones: {server_warmup * 1e3:.3g} ms of it the "
         f"server's first update (server_warmup_seconds), the rest the learner's (warmup_seconds)",
-        f"that gap beside j = 1..{len(m.busy_gaps)} processes computing: "
-        f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, so a message that finds its core busy waits "
+        f"that gap beside j = 1..{len(m.busy_gaps)} processes (pausing a gap after each minibatch while j < cores): "
+        f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, computing "
+        f"{' '.join(f'{100 * d:.0f}' for d in m.busy_duty)} % of the time, so a message that finds its core busy waits "
         f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",

@@ -16,9 +16,14 @@ started like a local run's (forkserver, the configured torch threads, gloo on
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   waking    the real learner and server again beside j = 1 … (process count
-            − 2) processes computing back to back: how much longer each gap
-            gets (a message's receiver waits for a core: the OS lets a woken
-            thread wait up to a time slice behind busy ones);
+            − 2) other processes: how much longer each gap gets (a message's
+            receiver waits for a core: the OS lets a woken thread wait up to a
+            time slice behind busy ones). While j leaves a core idle they
+            behave like learners, a minibatch then a pause of one gap (the OS
+            treats a process that sleeps often unlike one that never does:
+            beside one such a woken thread waits 0.70 ms on average for the
+            cnn, steadily, beside one computing back to back 0.1–0.4 ms);
+            from j = cores on they compute back to back (every core busy);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only
@@ -110,6 +115,7 @@ class Measured:
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
+    busy_duty: list[float]            # j = 1, 2, …: the fraction of the time those j processes were computing
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
     load: float                       # the 1-minute load average when measuring began
@@ -142,12 +148,16 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone = _alone(target)
-    busy_gaps = []
+    busy_gaps, busy_duty = [], []
     for j in range(1, target.processes - 1):
-        step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing")
-        busy_gaps.append(float(np.mean(_beside(ctx, target, j)["alone_gaps"])))
-    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps, **alone,
-                    **link)
+        pause = float(np.mean(alone["alone_gaps"])) if j < cores() else 0.0  # the module docstring: waking
+        step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
+             + (" and pausing" if pause else ""))
+        beside, duty = _beside(ctx, target, j, pause)
+        busy_gaps.append(float(np.mean(beside["alone_gaps"])))
+        busy_duty.append(duty)
+    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
+                    busy_duty=busy_duty, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -221,37 +231,43 @@ def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> Non
     _answer(conn, _compute, target, minibatches, barrier)
 
 
-def _busy(target: Target, ready, stop) -> int:
-    """Once every such process is ready (`ready`, a barrier), compute minibatches back to back until `stop` is set
-    (at most CHILD_SECONDS); how many."""
+def _busy(target: Target, ready, stop, pause: float) -> float:
+    """Once every such process is ready (`ready`, a barrier), compute minibatches, each followed by `pause`
+    seconds of sleep, until `stop` is set (at most CHILD_SECONDS); the fraction of that time spent computing."""
     torch.set_num_threads(target.runtime.threads)
     data = load_dataset(target.data, target.seed)
     net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
     worker = Worker(net, data.train_x, data.train_y)
     stream = stream_at(len(data.train_y), 0, 1, target.minibatch, target.seed, target.data.sampling, 0)
     ready.wait(CHILD_SECONDS)
-    n, end = 0, time.monotonic() + CHILD_SECONDS
-    while not stop.is_set() and time.monotonic() < end:
+    computing, start = 0.0, time.perf_counter()
+    end = start + CHILD_SECONDS
+    while not stop.is_set() and time.perf_counter() < end:
+        t0 = time.perf_counter()
         worker.gradient(stream.next_indices())
-        n += 1
-    return n
+        computing += time.perf_counter() - t0
+        if pause:
+            time.sleep(pause)
+    return computing / (time.perf_counter() - start)
 
 
-def _busy_child(target: Target, ready, stop, conn) -> None:
-    _answer(conn, _busy, target, ready, stop)
+def _busy_child(target: Target, ready, stop, pause: float, conn) -> None:
+    _answer(conn, _busy, target, ready, stop, pause)
 
 
-def _beside(ctx, target: Target, busy: int) -> dict:
-    """_alone with `busy` processes computing back to back on this node meanwhile."""
+def _beside(ctx, target: Target, busy: int, pause: float) -> tuple[dict, float]:
+    """_alone with `busy` processes computing on this node meanwhile, each pausing `pause` seconds after each
+    minibatch; and the fraction of the time they computed."""
     ready, stop = ctx.Barrier(busy + 1), ctx.Event()
     with ThreadPoolExecutor(1) as pool:
-        done = pool.submit(_gather, ctx, _busy_child, [(target, ready, stop)] * busy)
+        done = pool.submit(_gather, ctx, _busy_child, [(target, ready, stop, pause)] * busy)
         try:
             ready.wait(CHILD_SECONDS)
-            return _alone(target)
+            beside = _alone(target)
         finally:
             stop.set()
-            done.result()
+            duty = float(np.mean(done.result()))
+    return beside, duty
 
 
 # --- link and server --------------------------------------------------------------------------------------

@@ -17,15 +17,23 @@ every other process runs at its own speed, with no cost on the hot path.
 
 Waking: a message to a process on a Node may find the core its receiver runs
 on busy. The OS wakes a thread on the core it last ran on, even with another
-core idle (measured here: a ping-pong beside one busy process on 2 cores has
-a median round trip of 0.13 ms but a p90 of 4 ms, a time slice). With k other
-processes busy on `cores_per_node` cores, that core is busy with chance
-min(1, k / cores), held by one of them at random; the receiver then waits for
-an exponential time of mean `wakeup[k-1]` (as `rudra calibrate` measured it),
-but never longer than that runner stays busy. Processor sharing alone misses
-this: a short compute, once running, is barely slowed, while a message may
-wait a whole slice (measured here: a learner's gap from push to its next
-compute 0.55 ms alone, 2.2 ms beside two busy processes).
+core idle. With k other processes busy on `cores_per_node` cores, that core is
+busy with chance min(1, k / cores), held by one of them at random; the
+receiver then waits for an exponential time of mean `wakeup[k-1]` (as `rudra
+calibrate` measured it: beside processes that compute and wait as learners
+do while they leave a core idle, computing back to back once they fill the
+cores). Once
+every core is busy (k >= cores) it waits no longer than that runner stays
+busy: the core frees when the runner's burst ends. While a core is idle the
+wait is not capped so: measured here beside one process that computes a
+minibatch and then waits one gap, as a learner does, a message that finds
+its core busy waits 0.55 ms on average beside the digits mlp's bursts of
+0.35 ms (0.70 ms beside the cnn's of 1.4 ms): what holds it is more than the
+rest of the burst on its core.
+Processor sharing alone misses this: a short compute, once running, is
+barely slowed, while a message may wait a whole slice (measured here: a
+learner's gap from push to its next compute 0.55 ms alone, 2.2 ms beside two
+busy processes).
 """
 from __future__ import annotations
 
@@ -105,7 +113,7 @@ class Node:
         """Seconds a message reaching a process of this node now waits for its core (module docstring): with
         k processes busy (computes and server work; off-path work is threads of those, not processes), its core
         is busy with chance min(1, k / cores), held by one of them at random; then an exponential wait of mean
-        wakeup[k-1], no longer than that one stays busy."""
+        wakeup[k-1], once every core is busy no longer than that one stays busy."""
         now = self.env.now
         busy = [end - now for start, end in self.servers if start <= now < end]
         tags = [job[0] for job in self.jobs if job[3] is not None]
@@ -113,13 +121,16 @@ class Node:
         rng = self.rng
         if not k or not self.wakeup or rng.random() * self.cores >= k:
             return 0.0
+        wait = self.wakeup[min(k, len(self.wakeup)) - 1] * rng.exponential()
+        if k < self.cores:
+            return wait
         runner = int(rng.random() * k)
         if runner < len(busy):
             left = busy[runner]
         else:
             self._advance(now)
             left = (tags[runner - len(busy)] - self.virtual) * self.slowdown(len(self.jobs) + len(busy))
-        return min(self.wakeup[min(k, len(self.wakeup)) - 1] * rng.exponential(), left)
+        return min(wait, left)
 
     # --- computes -------------------------------------------------------------------------------
 

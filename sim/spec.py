@@ -118,9 +118,10 @@ class ClusterSpec:
                                      "max(1, k / cores_per_node)"})
     wakeup: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
-                              "doc": "seconds a message waits for its receiver to get a core, with k = 1, 2, … "
-                                     "other processes busy on its node (rudra calibrate); beyond the list: its last "
-                                     "value; left out: none"})
+                              "doc": "mean seconds a message waits for its receiver to get a core, with k = 1, 2, … "
+                                     "other processes busy on its node (rudra calibrate; once all cores are busy, "
+                                     "no longer than the process holding the core stays busy); beyond the list: its "
+                                     "last value; left out: none"})
     fan_in: int | None = field(
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(

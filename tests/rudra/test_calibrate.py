@@ -104,7 +104,7 @@ def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, busy_gaps=[7e-4, 2.6e-3, 2e-3], shard_bytes=10_000,
+                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], shard_bytes=10_000,
                 cpus=2, load=0.5)
     return Measured(**{**base, **changes})
 
@@ -114,9 +114,9 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     slowdown from falling below 1 or going down with k, takes the compute law's slope and the real learner's
     level (2.2 ms at μ = 8), counts the real server's CPU per gradient beyond its parts timed alone as push_seconds
     (0.2 ms against 0.1 + 0.0325 + 0.05), the real learner's beyond its compute as exchange (2.25 − 2.2 ms),
-    leaves latency as half the real gap less both processes' CPU, and half the gap's growth beside j busy processes,
-    over the chance min(1, j / cores) that a message finds its core busy, as the wakeup delay (bandwidth: 4 MB frames in 2.1 ms less half a
-    0.2 ms round trip, 2 GB/s)."""
+    leaves latency as half the real gap less both processes' CPU, and half the gap's growth beside j processes,
+    over the chance min(1, j × their duty / cores) that a message finds its core busy, as the wakeup delay
+    (bandwidth: 4 MB frames in 2.1 ms less half a 0.2 ms round trip, 2 GB/s)."""
     exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
     cluster, lines = profile(exp, measured())
     write_profile(tmp_path / "p.toml", cluster, lines)
@@ -133,7 +133,8 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert c.exchange_seconds == pytest.approx(5e-5, rel=1e-3)
     hop = 10_000 / 2e9
     assert c.latency == pytest.approx((6e-4 - 5e-5 - 2e-4 - 2 * hop) / 2, rel=1e-3)
-    assert c.wakeup == pytest.approx((1e-4, 1e-3, 1e-3))  # half the gap's growth ÷ min(1, j / cores), never falling
+    # half the gap's growth ÷ min(1, j × duty / cores), never falling: 0.05 ms ÷ 1/4, 1 ms ÷ 1, then 1 ms kept
+    assert c.wakeup == pytest.approx((2e-4, 1e-3, 1e-3))
     assert c.startup_seconds == pytest.approx(8e-3 - 6e-4)  # the first compute's start less one gap (its pull)
     assert (c.server_warmup_seconds, c.warmup_seconds) == (2e-3, 3e-3)  # the first update's, the learner the rest
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)

@@ -132,6 +132,20 @@ def test_woken_counts_server_work_and_ends_when_the_cores_runner_does():
     assert late.woken() == pytest.approx(0.0002)
 
 
+def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
+    """2 cores: with one compute busy (a core idle) a message that finds its core busy waits wakeup[0] even though
+    that compute ends in 0.0002 s (measured beside learner-like processes: the wait exceeds their bursts); once
+    both cores are busy the wait ends with the runner's burst again (0.0002 s left on the one holding the core)."""
+    idle = _node(cores=2)
+    idle.compute(0.0, 1.0, lambda t: None)
+    idle.env.run(until=0.9998)
+    assert idle.woken() == pytest.approx(0.001)
+    full = _node(cores=2)
+    full.compute(0.0, 0.0001, lambda t: None)  # at half speed (slowdown(2) = 2): 0.0002 s left
+    full.compute(0.0, 1.0, lambda t: None)
+    assert full.woken() == pytest.approx(0.0002)
+
+
 @pytest.mark.parametrize("protocol, c", [({"name": "async"}, 1), ({"name": "softsync", "n": 2}, 2)])
 def test_adv_star_pushes_wait_for_a_free_slot_at_a_slow_server(run_sim, protocol, c):
     """adv*, λ = 4, one shard 10× slower per update than a compute: the server's rate, c gradients per update
