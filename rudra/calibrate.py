@@ -92,6 +92,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     overlap = 1 - room / extra if extra > room else 0.0
     offpath = extra * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
+    # each shard beyond the first: one more push to fill and send, one more weights message to take in
+    per_shard = max(0.0, m.sharded_learner_cpu - m.alone_learner_cpu) / (m.shards - 1) if m.shards > 1 else 0.0
     latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
     # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
     # for the k of the j processes beside computing then; on average j × their duty)
@@ -109,6 +111,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
                "server_warmup_seconds": server_warmup}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
+    if per_shard > 0:
+        cluster["exchange_shard_seconds"] = per_shard
     if dist != "constant":
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
@@ -142,7 +146,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"a real server's CPU per gradient: {m.alone_server_cpu * 1e3:.3g} ms, so {bookkeeping * 1e3:.3g} ms more "
         f"per gradient received (push_seconds); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
-        "overlapped the other process's work (offpath_seconds: core time only)",
+        "overlapped the other process's work (offpath_seconds: core time only)"
+        + (f"; with {m.shards} shards its CPU per gradient is {m.sharded_learner_cpu * 1e3:.3g} ms, so "
+           f"{per_shard * 1e3:.3g} ms more for each shard beyond the first (exchange_shard_seconds)"
+           if m.shards > 1 else ""),
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
         f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "

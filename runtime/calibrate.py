@@ -12,7 +12,9 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             end to the next one's start (push, server, weights back), and the
             CPU seconds per gradient of the server and of the learner (run.json),
             how long after the run's start its first compute began, and how
-            much longer its first WARMUP gradients took than steady ones;
+            much longer its first WARMUP gradients took than steady ones; with
+            the run's S > 1 shards, once more (adv): the learner's CPU per
+            gradient for S exchanges instead of one;
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   waking    the real learner and server again beside j = 1 … (process count
@@ -114,6 +116,8 @@ class Measured:
     alone_learner_cpu: float          # its CPU seconds per gradient, compute included
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
+    sharded_learner_cpu: float        # its CPU seconds per gradient with the run's shards (adv; one: as alone)
+    shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     busy_duty: list[float]            # j = 1, 2, …: the fraction of the time those j processes were computing
     shard_bytes: int                  # bytes of the largest shard (one message)
@@ -148,6 +152,10 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone = _alone(target)
+    sharded = alone["alone_learner_cpu"]
+    if target.shards > 1:
+        step(f"one learner and {target.shards} server shards, for real")
+        sharded = _alone(target, target.shards)["alone_learner_cpu"]
     busy_gaps, busy_duty = [], []
     for j in range(1, target.processes - 1):
         pause = float(np.mean(alone["alone_gaps"])) if j < cores() else 0.0  # the module docstring: waking
@@ -157,7 +165,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_gaps.append(float(np.mean(beside["alone_gaps"])))
         busy_duty.append(duty)
     return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
-                    busy_duty=busy_duty, **alone, **link)
+                    busy_duty=busy_duty, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -360,17 +368,18 @@ def _pair_child(target: Target, rank: int, port: int, conn) -> None:
 
 # --- one learner for real -----------------------------------------------------------------------------------
 
-def _alone(target: Target) -> dict:
-    """One real learner and its server (async, base; a few hundred gradients, no evaluation but the last):
-    the seconds of each compute, of each gap from a compute's end to the learner's next compute, and both
-    processes' CPU seconds per gradient."""
+def _alone(target: Target, shards: int = 1) -> dict:
+    """One real learner and its server (async, base; with more shards adv; a few hundred gradients, no
+    evaluation but the last): the seconds of each compute, of each gap from a compute's end to the learner's
+    next compute, and both processes' CPU seconds per gradient (the server's: shard 0's)."""
     n_samples = train_samples(target.data)
     gradients = _rounds(target, 700)
     train_spec = TrainSpec(minibatch=target.minibatch, epochs=gradients * target.minibatch / n_samples)
     runtime = replace(target.runtime, trace="full", eval_every=1e6, checkpoint_every=0, fault=None,
                       fault_target=0, fault_after=3, server_ranks=(), port=0)
     with tempfile.TemporaryDirectory() as out:
-        train(ProtocolSpec(name="async", learners=1), train_spec, target.model, target.data, runtime,
+        train(ProtocolSpec(name="async", learners=1, shards=shards, architecture="adv" if shards > 1 else "base"),
+              train_spec, target.model, target.data, runtime,
               seed=target.seed, out=Path(out), config={}, progress=False)
         with open(Path(out) / "gradients.csv", newline="") as f:
             rows = sorted((int(r["step"]), float(r["t_compute_start"]), float(r["t_compute_end"]))

@@ -135,7 +135,8 @@ class Cluster:
         compute_seq, update_seq, wake_seq = seq.spawn(3)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
-        self.exchange = cluster.exchange_seconds  # learner CPU per gradient besides c, before its push leaves
+        # learner CPU per gradient besides c, before its push leaves: one exchange with each shard
+        self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
         self.warmup = cluster.warmup_seconds      # learner CPU once, before its first pull
         self.offpath = cluster.offpath_seconds    # CPU per gradient off the critical path (sim/cores.py)

@@ -54,6 +54,10 @@ class ClusterSpec:
         default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient besides computing it (taking "
                                                   "in the weights, filling and sending the push), spent before the "
                                                   "push leaves; on a shared node it competes for the cores"})
+    exchange_shard_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient for each server shard beyond "
+                                                  "the first (one more push to fill and send, one more weights "
+                                                  "message to take in), added to exchange_seconds"})
     offpath_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "CPU seconds per gradient its learner and server spend off the "
                                                   "critical path (receive threads, gloo's own): on a shared node "

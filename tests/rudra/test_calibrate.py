@@ -104,7 +104,7 @@ def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], shard_bytes=10_000,
+                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], shard_bytes=10_000,
                 cpus=2, load=0.5)
     return Measured(**{**base, **changes})
 
@@ -139,6 +139,17 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert (c.server_warmup_seconds, c.warmup_seconds) == (2e-3, 3e-3)  # the first update's, the learner the rest
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)
     assert c.memory_bandwidth == 4e9
+
+
+def test_each_shard_beyond_the_first_costs_the_learner_what_its_real_run_with_them_did():
+    """With the run's 3 shards the real learner spent 0.2 ms more CPU per gradient than with one: 0.1 ms for
+    each shard beyond the first (exchange_shard_seconds); with one shard nothing is written, and a run with
+    more shards that spent less (noise) never gives a negative cost."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    assert profile(exp, measured(shards=3, sharded_learner_cpu=2.45e-3))[0]["exchange_shard_seconds"] == \
+        pytest.approx(1e-4)
+    assert "exchange_shard_seconds" not in profile(exp, measured())[0]
+    assert "exchange_shard_seconds" not in profile(exp, measured(shards=2, sharded_learner_cpu=2.2e-3))[0]
 
 
 def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():

@@ -20,6 +20,19 @@ def test_exchange_on_a_node_of_its_own_adds_serially(run_sim):
     assert (g.t_push - g.t_compute_end).tolist() == pytest.approx([X] * 50)
 
 
+@pytest.mark.parametrize("shards", [1, 3])
+def test_each_shard_beyond_the_first_adds_its_exchange(run_sim, shards):
+    """λ = 1 alone, free servers, adv with S shards: the learner fills and sends S pushes and takes in S weights
+    messages, so its exchange is X + (S − 1) X_s: X alone with one shard, X + 2 X_s with three."""
+    xs = X / 2
+    r = run_sim({"name": "async", "learners": 1, "architecture": "adv" if shards > 1 else "base", "shards": shards},
+                cluster={"sample_seconds": T, "exchange_seconds": X, "exchange_shard_seconds": xs}, samples=50)
+    exchange = X + (shards - 1) * xs
+    assert r.summary["gradients_per_second"] == pytest.approx(1 / (T + exchange))
+    g = r.csv("gradients")
+    assert (g.t_push - g.t_compute_end).tolist() == pytest.approx([exchange] * 50)
+
+
 @pytest.mark.parametrize("name", ["async", "hardsync"])
 def test_exchange_shares_a_single_core_with_the_other_learner(run_sim, name):
     """λ = 2 in lockstep on one single-core node: each job is T + X of work at half speed, so a round of two
