@@ -19,17 +19,15 @@ Waking: a message to a process on a Node may find the core its receiver runs
 on busy. The OS wakes a thread on the core it last ran on, even with another
 core idle. With k other processes busy on `cores_per_node` cores, that core is
 busy with chance min(1, k / cores), held by one of them at random; the
-receiver then waits for an exponential time of mean `wakeup[k-1]` (as `rudra
-calibrate` measured it: beside processes that compute and wait as learners
-do while they leave a core idle, computing back to back once they fill the
-cores). Once
-every core is busy (k >= cores) it waits no longer than that runner stays
-busy: the core frees when the runner's burst ends. While a core is idle the
-wait is not capped so: measured here beside one process that computes a
-minibatch and then waits one gap, as a learner does, a message that finds
-its core busy waits 0.55 ms on average beside the digits mlp's bursts of
-0.35 ms (0.70 ms beside the cnn's of 1.4 ms): what holds it is more than the
-rest of the burst on its core.
+receiver then waits for an exponential time of mean `wakeup[k-1]`, as `rudra
+calibrate` measured it: beside processes that compute and pause as learners
+do while they leave a core idle, beside processes computing back to back once
+they fill the cores. Once every core is busy (k >= cores) the wait ends no
+later than that runner's burst: then its core frees. While a core is idle it
+is not capped so: beside one process that computes a minibatch and then waits
+one gap, as a learner does, a message that finds its core busy waits 0.55 ms
+on average with the digits mlp's bursts of 0.35 ms (0.70 ms with the cnn's
+of 1.4 ms), so more than the rest of the burst on its core holds it.
 Processor sharing alone misses this: a short compute, once running, is
 barely slowed, while a message may wait a whole slice (measured here: a
 learner's gap from push to its next compute 0.55 ms alone, 2.2 ms beside two
