@@ -221,6 +221,7 @@ def test_calibrate_simulate_train_compare(tmp_path, capsys):
     assert "calibrated -> " in capsys.readouterr().out
     cluster = load(exp, [], str(prof)).cluster
     assert cluster.slowdown[0] == 1.0 and len(cluster.slowdown) == 3 and cluster.recv_seconds > 0
+    assert len(cluster.wakeup) == 1  # beside j = 1 other process (λ + S − 2)
     sim, real, cmp = tmp_path / "sim", tmp_path / "real", tmp_path / "compare"
     assert main(["simulate", str(exp), "--profile", str(prof), "--out", str(sim)]) == 0
     assert main(["train", str(exp), "--out", str(real)]) == 0
@@ -229,3 +230,16 @@ def test_calibrate_simulate_train_compare(tmp_path, capsys):
     rows = [line for line in (cmp / "compare.md").read_text().splitlines() if line.startswith("| ")][1:]
     cells = [cell.strip() for row in rows for cell in row.strip("|").split("|")]
     assert len(rows) >= 8 and all(cells) and not any(c.lower() in ("nan", "none", "—", "-") for c in cells)
+
+
+@pytest.mark.slow
+def test_calibrate_times_the_learner_with_the_runs_shards(tmp_path):
+    """With 2 shards (adv) calibrate runs the real learner once more with both and says what the second costs it;
+    the profile still loads as a [cluster]."""
+    from rudra.cli import main
+    exp, prof = tmp_path / "tiny.toml", tmp_path / "profile.toml"
+    exp.write_text(TINY)
+    shards = ["--set", "protocol.shards=2", "--set", "protocol.architecture=adv"]
+    assert main(["calibrate", str(exp), "--quick", *shards, "--out", str(prof)]) == 0
+    assert "with 2 shards its CPU per gradient is " in prof.read_text()
+    assert load(exp, [s for s in shards if s != "--set"], str(prof)).cluster.exchange_shard_seconds >= 0.0
