@@ -205,9 +205,10 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         f"staleness TV <= {targets['tv']:g}: {int(tv_ok.sum())}/{n} points = {100 * tv_ok.mean():.0f}% "
         f"(target: all, {met(tv_ok.all())}); the largest TV between two real runs of one point: "
         f"{t['TV real-real'].max():.3f}",
-        "signed error of time per epoch by λ (mean, min to max): " + "; ".join(
-            f"λ={lam} {_pct(e.mean())} ({_pct(e.min())} to {_pct(e.max())})"
-            for lam, e in t.groupby("λ")["s/epoch error"])
+        "signed error of time per epoch by task and λ (mean, min to max): " + "; ".join(
+            f"{task} " + ", ".join(f"λ={lam} {_pct(e.mean())} ({_pct(e.min())} to {_pct(e.max())})"
+                                   for lam, e in by_task.groupby("λ")["s/epoch error"])
+            for task, by_task in t.groupby("task", sort=False))
         + (" (λ = 1 is what calibrate measures: its error is what the machine changed between calibration and run, "
            "the drift control)" if (t["λ"] == 1).any() else ""),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
