@@ -23,8 +23,9 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             time slice behind busy ones). While j leaves a core idle they
             behave like learners, a minibatch then a pause of one gap (the OS
             treats a process that sleeps often unlike one that never does:
-            beside one such a woken thread waits 0.70 ms on average for the
-            cnn, steadily, beside one computing back to back 0.1–0.4 ms);
+            beside one such process a woken thread waits 0.70 ms on average
+            for the cnn, steadily; beside one computing back to back 0.1–0.4
+            ms, scattered);
             from j = cores on they compute back to back (every core busy);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
