@@ -3,10 +3,11 @@
 For each task of benchmarks/fidelity.toml (mlp/digits and small_cnn/synthetic, 3 epochs each), `runs` times:
 calibrate this machine for the task's model and data at the grid's largest process count (rudra/calibrate.py),
 sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2 shards
-and adv* at λ = 4) with rudra/sweep.py simulated on that profile, then train every point for real. Each real run
-is predicted from the calibration taken just before it: this machine's speed drifts by 10–30 % within an hour
-(a minibatch that took 1.41 ms at one calibration took 1.62–1.83 ms minutes later), so a calibration minutes
-old predicts the machine it measured, not the one the run met. The plan's `calibrate_each_run = false` makes
+and adv* at λ = 4) with rudra/sweep.py simulated on that profile, once per simulator seed (the plan's sim_seeds:
+a prediction is their mean, since one seed's is a sample of the simulator's own randomness), then train every
+point for real. Each real run is predicted from the calibration taken just before it: this machine's speed
+drifts by 10–30 % within an hour (a minibatch that took 1.41 ms at one calibration took 1.62–1.83 ms minutes
+later), so a calibration minutes old predicts the machine it measured, not the one the run met. The plan's `calibrate_each_run = false` makes
 one calibration serve every run, as a user with one profile would. Each pair goes through `rudra compare`
 (rudra.analysis.compare): per point, the predictions' and the real runs' mean and min–max, the error (the mean
 of each real run's relative error against its own prediction) and whether the mean prediction lies inside the
@@ -15,7 +16,7 @@ The λ = 1 points are the drift control: calibrate measures that very setting, s
 machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
 worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point.
 Writes <out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>-<r>.toml; the
-sweeps under <out>/<task>/ (sim-<r>, real-<r>). Rerunning with the same --out reruns nothing that finished
+sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds, real-<r>). Rerunning with the same --out reruns nothing that finished
 and measures no profile that is there: to hold a changed simulator against the same real runs and
 calibrations, delete the sim-* folders and rerun.
 Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import compare, staleness_distribution, tv_distance
+from rudra.analysis.compare import Row, compare, staleness_distribution, tv_distance
 from rudra.calibrate import calibrate
 from rudra.config import ConfigError, load
 from rudra.sweep import Result, report, sweep
@@ -53,9 +54,14 @@ def read_plan(path: Path, quick: bool) -> dict:
         plan = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise bad(f"cannot be read as TOML ({e})") from None
-    unknown = sorted(set(plan) - {"tasks", "calibrate", "calibrate_each_run", "runs", "grid", "targets", "quick"})
+    unknown = sorted(set(plan) - {"tasks", "calibrate", "calibrate_each_run", "runs", "sim_seeds", "grid", "targets",
+                                  "quick"})
     if unknown:
-        raise bad(f"{unknown[0]}: allowed tasks, calibrate, calibrate_each_run, runs, [grid], [targets], [quick]")
+        raise bad(f"{unknown[0]}: allowed tasks, calibrate, calibrate_each_run, runs, sim_seeds, [grid], [targets], "
+                  "[quick]")
+    seeds = plan.get("sim_seeds", 1)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise bad(f"sim_seeds = {seeds!r}: allowed an integer >= 1")
     each = plan.get("calibrate_each_run", True)
     if not isinstance(each, bool):
         raise bad(f"calibrate_each_run = {each!r}: allowed true or false")
@@ -78,6 +84,7 @@ def read_plan(path: Path, quick: bool) -> dict:
     if set(targets) != TARGET_KEYS or not all(isinstance(v, (int, float)) and v > 0 for v in targets.values()):
         raise bad(f"[targets] = {targets!r}: allowed {', '.join(sorted(TARGET_KEYS))}, each a number > 0")
     return {"tasks": tasks, "calibrate": plan.get("calibrate", []), "each": each, "runs": runs, "targets": targets,
+            "seeds": 1 if quick else seeds,
             "sets": grid.get("set", []),
             "items": [("vary", v) for v in grid.get("vary", [])] + [("zip", z) for z in grid.get("zip", [])]}
 
@@ -104,53 +111,66 @@ def profile_for(task: Path, r: int, plan: dict, out: Path, given: Path | None, q
     return path
 
 
-def run_task(task: Path, plan: dict, out: Path, given: Path | None, quick: bool) -> list[tuple[Result, Result]]:
-    """(simulated grid, real grid) for each of the `runs` real runs: each calibrated just before it (or all on
-    the first calibration), the grid simulated on that profile, then trained for real (rudra sweep)."""
-    def one(mode: str, folder: str, profile: Path) -> Result:
-        result = sweep(task, sets=plan["sets"], items=plan["items"], mode=mode, out=out / task.stem / folder,
-                       workers=None, dask=None, progress=True, profile=str(profile))
+def run_task(task: Path, plan: dict, out: Path, given: Path | None, quick: bool) -> list[tuple[list[Result], Result]]:
+    """(simulated grids, real grid) for each of the `runs` real runs: each calibrated just before it (or all on
+    the first calibration), the grid simulated on that profile with each of `seeds` simulator seeds (the first
+    is the experiment's own), then trained for real (rudra sweep)."""
+    def one(mode: str, folder: str, profile: Path, sets: list[str] = ()) -> Result:
+        result = sweep(task, sets=[*plan["sets"], *sets], items=plan["items"], mode=mode,
+                       out=out / task.stem / folder, workers=None, dask=None, progress=True, profile=str(profile))
         print(report(result), flush=True)
         return result
 
-    sims: dict[Path, Result] = {}   # profile -> the grid simulated on it
+    seed = load(task).experiment.seed
+    sims: dict[Path, list[Result]] = {}   # profile -> the grid simulated on it, once per simulator seed
     pairs = []
     for r in range(1, plan["runs"] + 1):
         profile = profile_for(task, r if plan["each"] else 1, plan, out, given, quick)
         if profile not in sims:
-            print(f"\n{task.name}: predicting every point on {profile}", flush=True)
-            sims[profile] = one("simulate", f"sim-{len(sims) + 1}", profile)
+            i = len(sims) + 1
+            print(f"\n{task.name}: predicting every point on {profile}"
+                  + (f", with {plan['seeds']} simulator seeds" if plan["seeds"] > 1 else ""), flush=True)
+            sims[profile] = [one("simulate", f"sim-{i}" + (f"-seed{seed + k}" if k else ""), profile,
+                                 [f"experiment.seed={seed + k}"] if k else [])
+                             for k in range(plan["seeds"])]
         print(f"{task.name}: training every point for real, run {r} of {plan['runs']}", flush=True)
         pairs.append((sims[profile], one("train", f"real-{r}", profile)))
     return pairs
 
 
-def point_rows(pairs: list[tuple[Result, Result]]) -> list[dict]:
+def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
     """One table row per point that ran everywhere: labels, then compare's numbers over the (prediction, real
-    run) pairs: the means, the min–max, the mean of the paired errors, and TV with each side pooled."""
+    run) pairs, where a prediction is the mean over the simulator seeds: the means, the min–max, the mean of the
+    paired errors, TV with each side pooled, and the seeds' own spread."""
     rows = []
-    for i, point in enumerate(pairs[0][0].points):
-        if any(run.outcomes[i].status != "ok" for pair in pairs for run in pair):
+    for i, point in enumerate(pairs[0][1].points):
+        if any(run.outcomes[i].status != "ok" for sims, real in pairs for run in (*sims, real)):
             continue  # sweep's report has said why
         exp = point.exp
-        sims = [sim.folder / point.name for sim, _ in pairs]
+        sims = [[sim.folder / point.name for sim in seeded] for seeded, _ in pairs]
         reals = [real.folder / point.name for _, real in pairs]
-        paired = [{row.quantity: row for row in compare(s, [r]).rows} for s, r in zip(sims, reals)]
-        pooled = compare(sims[0], reals)   # the real runs pooled, and the largest TV between two of them
+        paired = [[{row.quantity: row for row in compare(s, [r]).rows} for s in seeded]
+                  for seeded, r in zip(sims, reals)]
+        pooled = compare(sims[0][0], reals)   # the real runs pooled, and the largest TV between two of them
         protocol = f"{exp.protocol.n}-softsync" if exp.protocol.name == "softsync" else exp.protocol.name
         row = {"task": f"{exp.model.name}/{exp.data.name}", "protocol": protocol,
                "arch": exp.protocol.architecture, "λ": exp.protocol.learners, "μ": exp.train.minibatch}
         for column, quantity in QUANTITIES.items():
-            predicted = [q[quantity].predicted for q in paired]
-            measured = [q[quantity].mean for q in paired]
-            errors = [q[quantity].error for q in paired]
+            by_seed = [[q[quantity].predicted for q in seeded] for seeded in paired]
+            predicted = [float(np.mean(p)) for p in by_seed]
+            measured = [seeded[0][quantity].mean for seeded in paired]
+            errors = [Row(quantity, "", p, (m,)).error for p, m in zip(predicted, measured)]
+            if column == "s/epoch":
+                row["s/epoch seed spread"] = float(np.mean([(max(p) - min(p)) / np.mean(p) for p in by_seed]))
             row |= {f"{column} sim": np.mean(predicted), f"{column} sim min": min(predicted),
                     f"{column} sim max": max(predicted), f"{column} real": np.mean(measured),
                     f"{column} min": min(measured), f"{column} max": max(measured),
                     f"{column} error": None if None in errors else float(np.mean(errors))}
         row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
-        row |= {"TV": tv_distance(staleness_distribution(*dict.fromkeys(sims)), pooled.sigma_real),
-                "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(sims))),
+        every = dict.fromkeys(d for seeded in sims for d in seeded)
+        row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
+                "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(
+                    seeded[0] for seeded in sims))), "sim seeds": len(sims[0]),
                 "real dirs": " ".join(map(str, reals))}
         rows.append(row)
     return rows
@@ -214,6 +234,9 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
           if recalibrated(t) else []),
+        *([f"the simulator's own spread (predicted time per epoch over {t['sim seeds'].iloc[0]} seeds, max − min ÷ "
+           f"mean; each prediction above is their mean): median {100 * t['s/epoch seed spread'].median():.1f}%, "
+           f"largest {100 * t['s/epoch seed spread'].max():.1f}%"] if t["sim seeds"].iloc[0] > 1 else []),
     ]
 
 
@@ -275,7 +298,7 @@ def main() -> int:
     if not rows:
         raise SystemExit("no point ran everywhere: nothing to compare (see the sweeps' reports above)")
     t = pd.DataFrame(rows)
-    left = sum(len(pairs[0][0].points) for pairs in results) - len(rows)
+    left = sum(len(pairs[0][1].points) for pairs in results) - len(rows)
     lines = [f"{len(rows)} points compared, {left} left out (invalid, or a run failed: the sweeps' reports say which)",
              *verdict(t, plan["targets"])]
     print(f"\nper point, {pairing(t, plan['runs'])} (error: the mean of (sim − real) ÷ real over the pairs)")
