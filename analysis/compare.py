@@ -2,7 +2,9 @@
 
 For each quantity of the shared summary: the prediction, the measurement's mean and run-to-run
 spread over the real runs, the relative error, and whether the prediction lies inside the
-measured spread (min–max). The staleness distributions are compared by total variation distance,
+measured spread (min–max). Further simulated runs of the config (other seeds) make the prediction
+their mean, shown with their own min–max: one short simulated run is a sample of the model's
+randomness. The staleness distributions are compared by total variation distance,
 TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
 is their own noise floor. One figure overlays both: staleness, updates against time, per-learner
 throughput.
@@ -49,6 +51,7 @@ class Row:
     unit: str
     predicted: float
     measured: tuple[float, ...]
+    predictions: tuple[float, ...] = ()  # each simulated run's, when several (predicted is their mean)
 
     @property
     def mean(self) -> float:
@@ -74,19 +77,21 @@ class Row:
     def cells(self) -> list[str]:
         lo, hi = min(self.measured), max(self.measured)
         error = "n/a (measured 0)" if self.error is None else f"{100 * self.error:+.1f}%"
-        return [self.quantity, self.unit, _num(self.predicted), _num(self.mean), f"{_num(lo)}–{_num(hi)}",
+        predicted = _num(self.predicted) + (f" ({_num(min(self.predictions))}–{_num(max(self.predictions))})"
+                                            if len(self.predictions) > 1 else "")
+        return [self.quantity, self.unit, predicted, _num(self.mean), f"{_num(lo)}–{_num(hi)}",
                 _num(self.std), error, "yes" if self.inside else "no"]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    sim: Path
+    sims: tuple[Path, ...]     # the simulated runs: one, or one per seed
     real: tuple[Path, ...]
     rows: tuple[Row, ...]
-    tv: float                  # sim against the real runs pooled
+    tv: float                  # the simulated runs pooled against the real runs pooled
     tv_between_real: float     # largest TV between two real runs (0 with one run)
     summaries: dict            # run dir -> summary
-    sigma_sim: pd.Series       # share of gradients per σ, simulated
+    sigma_sim: pd.Series       # share of gradients per σ, the simulated runs pooled
     sigma_real: pd.Series      # the same, the real runs' gradients pooled
 
     def table(self) -> list[list[str]]:
@@ -105,16 +110,17 @@ class Comparison:
 
     def markdown(self) -> str:
         head = [f"# Prediction against measurement", "",
-                f"- predicted: `{self.sim}`", f"- measured: {len(self.real)} run(s): "
-                + ", ".join(f"`{d}`" for d in self.real),
+                f"- predicted: {len(self.sims)} run(s): " + ", ".join(f"`{d}`" for d in self.sims)
+                + (" (the prediction is their mean, their min–max in brackets)" if len(self.sims) > 1 else ""),
+                f"- measured: {len(self.real)} run(s): " + ", ".join(f"`{d}`" for d in self.real),
                 "- error: (predicted − measured mean) ÷ measured mean; inside spread: the prediction lies "
                 "within the real runs' min–max", "",
                 "| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|"]
         return "\n".join([*head, *("| " + " | ".join(r) + " |" for r in self.table()), "", self.tv_line(), ""])
 
     def tv_line(self) -> str:
-        return (f"staleness distributions: total variation distance {self.tv:.3f} (sim against the real runs "
-                f"pooled); between real runs up to {self.tv_between_real:.3f}")
+        return (f"staleness distributions: total variation distance {self.tv:.3f} (sim against the real runs, each "
+                f"side pooled); between real runs up to {self.tv_between_real:.3f}")
 
 
 def _num(v: float) -> str:
@@ -143,9 +149,9 @@ def tv_distance(p: pd.Series, q: pd.Series) -> float:
     return 0.5 * float((p - q).abs().sum())
 
 
-def _check_same_config(sim: Path, real: list[Path]) -> None:
+def _check_same_config(sim: Path, others: list[Path]) -> None:
     ref = read_run_json(sim).get("inputs", {})
-    for d in real:
+    for d in others:
         inputs = read_run_json(d).get("inputs", {})
         for key in SAME:
             if inputs.get(key) != ref.get(key):
@@ -153,20 +159,25 @@ def _check_same_config(sim: Path, real: list[Path]) -> None:
                                  "compare runs of one config")
 
 
-def compare(sim: str | Path, real: list[str | Path]) -> Comparison:
-    """Hold the simulated run `sim` against the real runs (one or more) of the same config."""
-    sim, real = Path(sim), [Path(d) for d in real]
+def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()) -> Comparison:
+    """Hold the simulated run `sim` (with `also`, further simulated runs of the config: their mean) against the
+    real runs (one or more) of the same config."""
+    sims, real = [Path(sim), *map(Path, also)], [Path(d) for d in real]
     if not real:
         raise TraceError("compare: give one simulated run and at least one real run")
-    summaries = {d: summarize(d) for d in [sim, *real]}
-    _check_same_config(sim, real)
-    rows = tuple(Row(name, unit, _get(summaries[sim], path, sim), tuple(_get(summaries[d], path, d) for d in real))
-                 for name, unit, path in QUANTITIES)
-    dist = {d: staleness_distribution(d) for d in [sim, *real]}
-    pooled = staleness_distribution(*real)
+    summaries = {d: summarize(d) for d in dict.fromkeys([*sims, *real])}
+    _check_same_config(sims[0], [*sims[1:], *real])
+
+    def row(name: str, unit: str, path: tuple[str, ...]) -> Row:
+        predictions = tuple(_get(summaries[d], path, d) for d in sims)
+        return Row(name, unit, statistics.fmean(predictions), tuple(_get(summaries[d], path, d) for d in real),
+                   predictions if len(sims) > 1 else ())
+
+    dist = {d: staleness_distribution(d) for d in real}
+    predicted, pooled = staleness_distribution(*sims), staleness_distribution(*real)
     between = [tv_distance(dist[a], dist[b]) for a, b in itertools.combinations(real, 2)]
-    return Comparison(sim, tuple(real), rows, tv_distance(dist[sim], pooled), max(between, default=0.0), summaries,
-                      dist[sim], pooled)
+    return Comparison(tuple(sims), tuple(real), tuple(row(*q) for q in QUANTITIES), tv_distance(predicted, pooled),
+                      max(between, default=0.0), summaries, predicted, pooled)
 
 
 @figures.styled
@@ -175,11 +186,13 @@ def figure(c: Comparison) -> Figure:
     fig, (ax_sigma, ax_updates, ax_learners) = figures.figure(15, 4.6, ncols=3)
     sim, real = figures.KIND["sim"], figures.KIND["real"]
     n_real = f"{real['label']} ({len(c.real)} run{'s' if len(c.real) > 1 else ''})"
+    n_sim = sim["label"] + (f" ({len(c.sims)} runs)" if len(c.sims) > 1 else "")
 
     # staleness: share of gradients per σ, log scale so that the tails show
     p, pooled = c.sigma_sim, c.sigma_real
     edges = np.arange(min(p.index.min(), pooled.index.min()), max(p.index.max(), pooled.index.max()) + 2) - 0.5
-    for dist, style, label, fill in [(pooled, real, f"{n_real}, pooled", True), (p, sim, sim["label"], False)]:
+    for dist, style, label, fill in [(pooled, real, f"{n_real}, pooled", True),
+                                     (p, sim, n_sim + (", pooled" if len(c.sims) > 1 else ""), False)]:
         values = dist.reindex(np.arange(edges[0] + 0.5, edges[-1])).fillna(0).to_numpy()
         ax_sigma.stairs(values, edges, fill=fill, alpha=0.45 if fill else 1.0, color=style["color"],
                         linestyle=style["linestyle"], linewidth=1.8, label=label)
@@ -188,18 +201,19 @@ def figure(c: Comparison) -> Figure:
                  ylabel="share of gradients (log scale)")
 
     # cumulative updates against time, one line per run
-    for k, d in enumerate([c.sim, *c.real]):
-        style = sim if d == c.sim else real
+    for k, d in enumerate([*c.sims, *c.real]):
+        simulated = k < len(c.sims)
+        style = sim if simulated else real
         updates = read_csv(d / "updates.csv")
         s = c.summaries[d]
         t = np.concatenate([[0.0], updates.t.to_numpy(), [s["seconds"]]])
         n = np.concatenate([[0], updates.version.to_numpy(), [s["updates"]]])
-        label = style["label"] if d == c.sim else (n_real if k == 1 else None)
+        label = n_sim if k == 0 else (n_real if k == len(c.sims) else None)
         ax_updates.plot(t, n, color=style["color"], linestyle=style["linestyle"], linewidth=1.6,
-                        alpha=1.0 if d == c.sim else 0.7, label=label,
+                        alpha=1.0 if simulated else 0.7, label=label,
                         # a summary-only trace has no update rows: its line is the mean rate, not a step
                         drawstyle="steps-post" if len(updates) else "default",
-                        zorder=3 if d == c.sim else 2)
+                        zorder=3 if simulated else 2)
     ax_updates.set(title="Updates applied against time", xlabel="time since run start (s)",
                    ylabel="updates applied (cumulative)")
 
@@ -214,9 +228,10 @@ def figure(c: Comparison) -> Figure:
     ax_learners.errorbar(learners + 0.08, mean, yerr=[mean - measured.min(axis=0), measured.max(axis=0) - mean],
                          color=real["color"], marker=real["marker"], linestyle="none", capsize=3,
                          label=f"{n_real}: mean, min–max")
-    ax_learners.plot(learners - 0.08, rates(c.sim), color=sim["color"], marker=sim["marker"],
+    predicted = np.mean([rates(d) for d in c.sims], axis=0)
+    ax_learners.plot(learners - 0.08, predicted, color=sim["color"], marker=sim["marker"],
                      fillstyle=sim["fillstyle"], linestyle="none", markersize=8, markeredgewidth=1.5,
-                     label=sim["label"])
+                     label=n_sim + (": mean" if len(c.sims) > 1 else ""))
     ax_learners.set_ylim(bottom=0)
     ax_learners.set_xticks(learners if len(learners) <= 16 else learners[::max(1, len(learners) // 16)])
     ax_learners.set(title="Per-learner throughput", xlabel="learner id", ylabel="gradients applied per second (1/s)")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import Row, compare, staleness_distribution, tv_distance
+from rudra.analysis.compare import compare, staleness_distribution, tv_distance
 from rudra.calibrate import calibrate
 from rudra.config import ConfigError, load
 from rudra.sweep import Result, report, sweep
@@ -149,19 +149,19 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         exp = point.exp
         sims = [[sim.folder / point.name for sim in seeded] for seeded, _ in pairs]
         reals = [real.folder / point.name for _, real in pairs]
-        paired = [[{row.quantity: row for row in compare(s, [r]).rows} for s in seeded]
+        paired = [{row.quantity: row for row in compare(seeded[0], [r], also=seeded[1:]).rows}
                   for seeded, r in zip(sims, reals)]
         pooled = compare(sims[0][0], reals)   # the real runs pooled, and the largest TV between two of them
         protocol = f"{exp.protocol.n}-softsync" if exp.protocol.name == "softsync" else exp.protocol.name
         row = {"task": f"{exp.model.name}/{exp.data.name}", "protocol": protocol,
                "arch": exp.protocol.architecture, "λ": exp.protocol.learners, "μ": exp.train.minibatch}
         for column, quantity in QUANTITIES.items():
-            by_seed = [[q[quantity].predicted for q in seeded] for seeded in paired]
-            predicted = [float(np.mean(p)) for p in by_seed]
-            measured = [seeded[0][quantity].mean for seeded in paired]
-            errors = [Row(quantity, "", p, (m,)).error for p, m in zip(predicted, measured)]
+            predicted = [q[quantity].predicted for q in paired]
+            measured = [q[quantity].mean for q in paired]
+            errors = [q[quantity].error for q in paired]
             if column == "s/epoch":
-                row["s/epoch seed spread"] = float(np.mean([(max(p) - min(p)) / np.mean(p) for p in by_seed]))
+                row["s/epoch seed spread"] = float(np.mean(
+                    [(max(p) - min(p)) / np.mean(p) for p in (q[quantity].predictions or (1.0,) for q in paired)]))
             row |= {f"{column} sim": np.mean(predicted), f"{column} sim min": min(predicted),
                     f"{column} sim max": max(predicted), f"{column} real": np.mean(measured),
                     f"{column} min": min(measured), f"{column} max": max(measured),

@@ -134,7 +134,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_compare(args) -> int:
     from rudra.analysis.compare import compare, write
-    c = compare(args.sim, args.real)
+    c = compare(args.sim, args.real, args.also)
     out = Path(args.out) if args.out else Path(args.sim).parent / "compare"
     print(c.text())
     print("wrote " + ", ".join(map(str, write(c, out))))
@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "rates and staleness, with the real runs' spread and the relative error; and a figure")
     c.add_argument("sim", metavar="SIMRUN", help="run directory of `rudra simulate`")
     c.add_argument("real", nargs="+", metavar="REALRUN", help="run directories of `rudra train`, same config")
+    c.add_argument("--also", action="append", default=[], metavar="SIMRUN",
+                   help="another run of `rudra simulate` of the same config, e.g. another experiment.seed "
+                        "(repeatable): the prediction is their mean, shown with their min–max")
     c.add_argument("--out", help="folder for compare.md, compare.png, compare.svg (default beside SIMRUN: compare/)")
     c.set_defaults(run=cmd_compare)
 

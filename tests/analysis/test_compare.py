@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, tv_distance
+from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, staleness_distribution, tv_distance
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
@@ -70,6 +70,28 @@ def test_figure_overlays_sim_and_real(runs):
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any(l.startswith("simulated") for l in labels) and any(l.startswith("real (3 runs") for l in labels)
     assert "(s)" in fig.axes[1].get_xlabel() and "(1/s)" in fig.axes[2].get_ylabel()
+
+
+def test_further_simulated_runs_make_the_prediction_their_mean(runs, tmp_path, capsys):
+    """--also: each quantity is predicted by the simulated runs' mean, shown with their min–max; the staleness
+    distributions pool them; the figure says how many there are."""
+    seeds = [runs["sim"], *(simulate(tmp_path / f"seed{k}", "protocol.learners=3", "cluster.jitter_dist=lognormal",
+                                     "cluster.jitter_cv=0.3", f"experiment.seed={k}") for k in (5, 6))]
+    c = compare(seeds[0], runs["real"], also=seeds[1:])
+    epoch = c.rows[0]
+    each = [json.loads((d / "run.json").read_text())["summary"]["seconds_per_epoch"] for d in seeds]
+    assert len(set(each)) == 3 and epoch.predictions == pytest.approx(each)
+    assert epoch.predicted == pytest.approx(sum(each) / 3)
+    assert epoch.error == pytest.approx((sum(each) / 3 - epoch.mean) / epoch.mean)
+    assert epoch.cells()[2] == f"{sum(each) / 3:.4g} ({min(each):.4g}–{max(each):.4g})"
+    assert c.sigma_sim.equals(staleness_distribution(*seeds))
+    assert compare(seeds[0], runs["real"]).rows[0].cells()[2] == f"{each[0]:.4g}"  # one simulated run: no brackets
+    labels = [t.get_text() for t in figure(c).axes[1].get_legend().get_texts()]
+    assert "simulated (3 runs)" in labels
+    assert main(["compare", str(seeds[0]), *map(str, runs["real"]), "--also", str(seeds[1]), "--also", str(seeds[2]),
+                 "--out", str(tmp_path / "cmp")]) == 0
+    assert f"({min(each):.4g}–{max(each):.4g})" in capsys.readouterr().out
+    assert "predicted: 3 run(s)" in (tmp_path / "cmp" / "compare.md").read_text()
 
 
 def test_runs_of_another_config_are_refused(runs, tmp_path, capsys):
