@@ -19,23 +19,33 @@ Waking: a message to a process on a Node may find the core its receiver runs
 on busy. The OS wakes a thread on the core it last ran on, even with another
 core idle. With k other processes busy on `cores_per_node` cores, that core is
 busy with chance min(1, k / cores), held by one of them at random; the
-receiver then waits for an exponential time of mean `wakeup[k-1]`, as `rudra
-calibrate` measured it: beside processes that compute and pause as learners
-do while they leave a core idle, beside processes computing back to back once
-they fill the cores. Once every core is busy (k >= cores) the wait ends no
-later than that runner's burst: then its core frees. While a core is idle it
-is not capped so: beside one process that computes a minibatch and then waits
-one gap, as a learner does, a message that finds its core busy waits 0.55 ms
-on average with the digits mlp's bursts of 0.35 ms (0.70 ms with the cnn's
-of 1.4 ms), so more than the rest of the burst on its core holds it.
+receiver then waits a time of mean `wakeup[k-1]`, as `rudra calibrate`
+measured it: beside processes that compute and pause as learners do while
+they leave a core idle, beside processes computing back to back once they
+fill the cores. Once every core is busy (k >= cores) the wait is exponential
+and ends no later than that runner's burst: then its core frees. While a core
+is idle it is not capped so: beside one process that computes a minibatch and
+then waits one gap, as a learner does, a message that finds its core busy
+waits 0.55 ms on average with the digits mlp's bursts of 0.35 ms (0.70 ms
+with the cnn's of 1.4 ms), so more than the rest of the burst on its core
+holds it. That wait is uniform on (0, 2 × its mean), the rest of a hold seen
+at a random moment: an exponential one spread λ = 2's staleness wider than
+real runs do.
 Processor sharing alone misses this: a short compute, once running, is
 barely slowed, while a message may wait a whole slice (measured here: a
 learner's gap from push to its next compute 0.55 ms alone, 2.2 ms beside two
 busy processes).
+
+Preemption: a compute that starts while k other processes are busy takes a
+lognormal factor of mean 1 and cv `contention_cv[k-1]`: now and then the OS
+takes its core away for a slice. Real computes beside busy processes spread
+far more than alone (the cnn's cv 0.08 alone, 0.5 beside four), and that
+spread is what widens a real run's staleness at λ = 4.
 """
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -69,7 +79,7 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
         if n is not None:
             count[n] = count.get(n, 0) + 1
     shared = [n for n, k in count.items() if k > 1 and law is not None]
-    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node)
+    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node, cluster.contention_cv)
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
@@ -83,9 +93,12 @@ class Node:
     earliest finish; an arrival or new server work reschedules it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
-                 rng: np.random.Generator | None = None, cores: float | None = None):
+                 rng: np.random.Generator | None = None, cores: float | None = None,
+                 contention: tuple[float, ...] = ()):
         self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
-        self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, and how long it waits
+        self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
+        # log-sd of the factor on a compute starting beside k = 1, 2, … busy processes (lognormal of mean 1)
+        self.spread = [math.sqrt(math.log1p(cv * cv)) for cv in contention]
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
         self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
@@ -110,8 +123,9 @@ class Node:
     def woken(self) -> float:
         """Seconds a message reaching a process of this node now waits for its core (module docstring): with
         k processes busy (computes and server work; off-path work is threads of those, not processes), its core
-        is busy with chance min(1, k / cores), held by one of them at random; then an exponential wait of mean
-        wakeup[k-1], once every core is busy no longer than that one stays busy."""
+        is busy with chance min(1, k / cores), held by one of them at random; then, while a core is idle, a wait
+        uniform on (0, 2 wakeup[k-1]); once every core is busy, an exponential wait of mean wakeup[k-1], no
+        longer than that one stays busy."""
         now = self.env.now
         busy = [end - now for start, end in self.servers if start <= now < end]
         tags = [job[0] for job in self.jobs if job[3] is not None]
@@ -119,9 +133,10 @@ class Node:
         rng = self.rng
         if not k or not self.wakeup or rng.random() * self.cores >= k:
             return 0.0
-        wait = self.wakeup[min(k, len(self.wakeup)) - 1] * rng.exponential()
+        mean = self.wakeup[min(k, len(self.wakeup)) - 1]
         if k < self.cores:
-            return wait
+            return rng.uniform(0.0, 2 * mean)
+        wait = mean * rng.exponential()
         runner = int(rng.random() * k)
         if runner < len(busy):
             left = busy[runner]
@@ -159,6 +174,11 @@ class Node:
     def _add(self, order: int, work: float, done: Callable[[float], None] | None) -> None:
         now = self.env.now
         self._advance(now)
+        if done is not None and self.spread:  # a compute, not off-path work: the others busy may preempt it
+            k = sum(1 for job in self.jobs if job[3] is not None) + self._servers_at(now)
+            if k:
+                s = self.spread[min(k, len(self.spread)) - 1]
+                work *= self.rng.lognormal(-s * s / 2, s)
         heapq.heappush(self.jobs, (self.virtual + work, order, now, done))
         self._reschedule()
 
