@@ -27,6 +27,7 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             for the cnn, steadily; beside one computing back to back 0.1–0.4
             ms, scattered);
             from j = cores on they compute back to back (every core busy);
+            and how much more its computes spread then (preemption);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only
@@ -120,6 +121,7 @@ class Measured:
     sharded_learner_cpu: float        # its CPU seconds per gradient with the run's shards (adv; one: as alone)
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
+    busy_computes: list[list[float]]  # j = 1, 2, …: seconds of each of its computes then
     busy_duty: list[float]            # j = 1, 2, …: the fraction of the time those j processes were computing
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
@@ -157,16 +159,17 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     if target.shards > 1:
         step(f"one learner and {target.shards} server shards, for real")
         sharded = _alone(target, target.shards)["alone_learner_cpu"]
-    busy_gaps, busy_duty = [], []
+    busy_gaps, busy_duty, busy_computes = [], [], []
     for j in range(1, target.processes - 1):
         pause = float(np.mean(alone["alone_gaps"])) if j < cores() else 0.0  # the module docstring: waking
         step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
              + (" and pausing" if pause else ""))
         beside, duty = _beside(ctx, target, j, pause)
         busy_gaps.append(float(np.mean(beside["alone_gaps"])))
+        busy_computes.append(beside["alone_compute"])
         busy_duty.append(duty)
     return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
-                    busy_duty=busy_duty, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
+                    busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------

@@ -104,7 +104,8 @@ def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], shard_bytes=10_000,
+                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0],
+                busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
                 cpus=2, load=0.5)
     return Measured(**{**base, **changes})
 
@@ -139,6 +140,21 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert (c.server_warmup_seconds, c.warmup_seconds) == (2e-3, 3e-3)  # the first update's, the learner the rest
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)
     assert c.memory_bandwidth == 4e9
+
+
+def test_computes_that_spread_more_beside_busy_processes_give_the_preemption_factor():
+    """Beside j busy processes the real learner's computes spread more than alone: the log-variance beyond alone's
+    is the preemption factor's (lognormal factors multiply, their log-variances add), written as its cv for k = j
+    and never falling with k; computes that spread as alone give no contention_cv."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    alone = [2.1e-3, 2.3e-3] * 20
+    spread = lambda d: [2.2e-3 * np.exp(d), 2.2e-3 * np.exp(-d)] * 20  # log-variance d²
+    cluster, lines = profile(exp, measured(alone_compute=alone, busy_computes=[alone, spread(0.3), spread(0.1)]))
+    extra = 0.3 ** 2 - np.var(np.log(alone))
+    cv = np.sqrt(np.expm1(extra))
+    assert cluster["contention_cv"] == pytest.approx([0.0, cv, cv], rel=1e-3)
+    assert "(contention_cv)" in lines[-2]
+    assert "contention_cv" not in profile(exp, measured())[0]
 
 
 def test_each_shard_beyond_the_first_costs_the_learner_what_its_real_run_with_them_did():
