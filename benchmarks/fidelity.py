@@ -2,23 +2,23 @@
 
 For each task of benchmarks/fidelity.toml (mlp/digits and small_cnn/synthetic, 3 epochs each), `runs` times:
 calibrate this machine for the task's model and data at the grid's largest process count (rudra/calibrate.py),
-sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2 shards
-and adv* at λ = 4) with rudra/sweep.py simulated on that profile, once per simulator seed (the plan's sim_seeds:
-a prediction is their mean, since one seed's is a sample of the simulator's own randomness), then train every
-point for real. Each real run is predicted from the calibration taken just before it: this machine's speed
-drifts by 10–30 % within an hour (a minibatch that took 1.41 ms at one calibration took 1.62–1.83 ms minutes
-later), so a calibration minutes old predicts the machine it measured, not the one the run met. The plan's `calibrate_each_run = false` makes
-one calibration serve every run, as a user with one profile would. Each pair goes through `rudra compare`
-(rudra.analysis.compare): per point, the predictions' and the real runs' mean and min–max, the error (the mean
-of each real run's relative error against its own prediction) and whether the mean prediction lies inside the
-real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions (each side pooled).
-The λ = 1 points are the drift control: calibrate measures that very setting, so their error is what the
-machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
-worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point.
-Writes <out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>-<r>.toml; the
-sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds, real-<r>). Rerunning with the same --out reruns nothing that finished
-and measures no profile that is there: to hold a changed simulator against the same real runs and
-calibrations, delete the sim-* folders and rerun.
+sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2 shards and
+adv* at λ = 4) with rudra/sweep.py simulated on that profile, once per simulator seed (the plan's sim_seeds: a
+prediction is their mean, since one seed's is a sample of the simulator's own randomness), then train every point
+for real. Each real run is predicted from the calibration taken just before it: this machine's speed drifts by
+10–30 % within an hour (a minibatch that took 1.41 ms at one calibration took 1.62–1.83 ms minutes later), so a
+calibration minutes old predicts the machine it measured, not the one the run met. The plan's
+`calibrate_each_run = false` makes one calibration serve every run, as a user with one profile would. Each pair
+goes through `rudra compare` (rudra.analysis.compare): per point, the predictions' and the real runs' mean and
+min–max, the error (the mean of each real run's relative error against its own prediction) and whether the mean
+prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions
+(each side pooled). The λ = 1 points are the drift control: calibrate measures that very setting, so their error is
+what the machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
+worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point. Writes <out>/fidelity.csv and fidelity.md (the table and
+the verdict); <out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the
+further seeds, real-<r>). Rerunning with the same --out reruns nothing that finished and measures no profile that
+is there: to hold a changed simulator against the same real runs and calibrations, delete the sim-* folders and
+rerun.
 Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
@@ -160,8 +160,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
             measured = [q[quantity].mean for q in paired]
             errors = [q[quantity].error for q in paired]
             if column == "s/epoch":
-                row["s/epoch seed spread"] = float(np.mean(
-                    [(max(p) - min(p)) / np.mean(p) for p in (q[quantity].predictions or (1.0,) for q in paired)]))
+                row["s/epoch seed spread"] = float(np.mean([_spread(q[quantity].predictions) for q in paired]))
             row |= {f"{column} sim": np.mean(predicted), f"{column} sim min": min(predicted),
                     f"{column} sim max": max(predicted), f"{column} real": np.mean(measured),
                     f"{column} min": min(measured), f"{column} max": max(measured),
@@ -174,6 +173,11 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
                 "real dirs": " ".join(map(str, reals))}
         rows.append(row)
     return rows
+
+
+def _spread(predictions: tuple[float, ...]) -> float:
+    """(max − min) ÷ mean of the seeds' predictions; 0 for one seed (compare keeps no list then)."""
+    return (max(predictions) - min(predictions)) / float(np.mean(predictions)) if predictions else 0.0
 
 
 def shown(t: pd.DataFrame) -> pd.DataFrame:

@@ -169,7 +169,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_computes.append(beside["alone_compute"])
         busy_duty.append(duty)
     return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
-                    busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
+                    busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded,
+                    shards=target.shards, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------

@@ -104,7 +104,9 @@ def measured(**changes) -> Measured:
     base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
-                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3, alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0],
+                alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3,
+                alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3],
+                busy_duty=[0.5, 1.0, 1.0],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
                 cpus=2, load=0.5)
     return Measured(**{**base, **changes})
