@@ -372,7 +372,7 @@ class Cluster:
         nodes = self.learner_nodes
         node = None if nodes is None else nodes[l]  # where it shares cores (None: it does not)
         if node is not None:
-            arrival += node.woken()
+            arrival += node.woken(arrival)
         if self.overlap:
             self._weights_on_way(s, l, version, arrival)
             return
@@ -452,14 +452,14 @@ class Cluster:
 
     def _reached(self, l: int, s: int, arrival: float, pull: bool) -> float:
         """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after its
-        shard waits for a core, and (adv*) not before the messages sent before it on the same connection; an adv*
+        shard, if idle by then, waits for a core, and (adv*) not before the messages sent before it on the same connection; an adv*
         push that finds no free slot there also keeps its sender's send from returning until one is free."""
         shard = self.shards[s]
         ends = shard.ends
         if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
             self.returns[l] = max(self.returns[l], ends[0])
-        if shard.node is not None:
-            arrival += shard.node.woken()
+        if shard.node is not None and shard.free <= arrival:
+            arrival += shard.node.woken(arrival)
         if ends is not None:  # adv* without a tree: one connection per learner and shard
             channel = self.channel[s]
             if channel[l] > arrival:

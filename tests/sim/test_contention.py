@@ -8,6 +8,7 @@ from rudra.protocol import inbox_slots
 from rudra.sim.cores import Node
 
 T, X, O = 0.01, 0.003, 0.004
+SOON = 1e-12  # a message arriving just after the computes started at 0 (one starting with it holds no core)
 
 
 def test_exchange_on_a_node_of_its_own_adds_serially(run_sim):
@@ -105,10 +106,10 @@ def test_a_receiver_finds_its_core_busy_with_chance_k_over_cores():
     busy, every one does."""
     node = _node(rng=np.random.default_rng(0), cores=2)
     node.compute(0.0, 1e9, lambda t: None)
-    waited = np.mean([node.woken() > 0 for _ in range(20000)])
+    waited = np.mean([node.woken(SOON) > 0 for _ in range(20000)])
     assert waited == pytest.approx(0.5, abs=0.02)
     node.compute(0.0, 1e9, lambda t: None)
-    assert all(node.woken() > 0 for _ in range(1000))
+    assert all(node.woken(SOON) > 0 for _ in range(1000))
 
 
 def test_woken_waits_are_exponential_with_the_table_as_their_mean():
@@ -116,7 +117,7 @@ def test_woken_waits_are_exponential_with_the_table_as_their_mean():
     exponential with the table's mean (20000 draws: the mean within 3 %, about 4 standard errors; cv ≈ 1)."""
     node = _node(rng=np.random.default_rng(0))
     node.compute(0.0, 1e9, lambda t: None)  # busy for as long as the draws take: the cap never binds
-    waits = np.array([node.woken() for _ in range(20000)])
+    waits = np.array([node.woken(SOON) for _ in range(20000)])
     assert waits.mean() == pytest.approx(0.001, rel=0.03)
     assert waits.std() / waits.mean() == pytest.approx(1.0, rel=0.05)
 
@@ -124,16 +125,16 @@ def test_woken_waits_are_exponential_with_the_table_as_their_mean():
 def test_woken_is_the_table_value_for_the_processes_busy_now():
     """Nothing busy: no wait. k computes busy: wakeup[k − 1], the last value beyond the table; no table: none."""
     node = _node()
-    assert node.woken() == 0.0
+    assert node.woken(SOON) == 0.0
     node.compute(0.0, 1.0, lambda t: None)
-    assert node.woken() == pytest.approx(0.001)
+    assert node.woken(SOON) == pytest.approx(0.001)
     node.compute(0.0, 1.0, lambda t: None)
-    assert node.woken() == pytest.approx(0.003)
+    assert node.woken(SOON) == pytest.approx(0.003)
     node.compute(0.0, 1.0, lambda t: None)
-    assert node.woken() == pytest.approx(0.003)
+    assert node.woken(SOON) == pytest.approx(0.003)
     bare = _node(())
     bare.compute(0.0, 1.0, lambda t: None)
-    assert bare.woken() == 0.0
+    assert bare.woken(SOON) == 0.0
 
 
 def test_woken_counts_server_work_and_ends_when_the_cores_runner_does():
@@ -142,15 +143,43 @@ def test_woken_counts_server_work_and_ends_when_the_cores_runner_does():
     (< wakeup[1] = 0.003); a lone compute near its end caps it at what is left."""
     server = _node()
     server.serve(0.0, 0.0005)
-    assert server.woken() == pytest.approx(0.0005)
+    assert server.woken(SOON) == pytest.approx(0.0005)
     shared = _node()
     shared.compute(0.0, 0.0004, lambda t: None)
     shared.compute(0.0, 1.0, lambda t: None)
-    assert shared.woken() == pytest.approx(0.0008)
+    assert shared.woken(SOON) == pytest.approx(0.0008)
     late = _node()
     late.compute(0.0, 1.0, lambda t: None)
     late.env.run(until=0.9998)
-    assert late.woken() == pytest.approx(0.0002)
+    assert late.woken(SOON) == pytest.approx(0.0002)
+
+
+def test_a_message_finds_the_node_as_it_is_when_it_arrives():
+    """The cores are looked at when the message arrives, not when it is sent: server work over by then, or a
+    compute that will have ended (0.0004 s of work alone, over at 0.0004), holds no core, nor does one starting
+    at that very moment (woken with it); one that started before and still runs does."""
+    server = _node()
+    server.serve(0.0, 0.0005)
+    assert server.woken(0.0004) == pytest.approx(0.0001) and server.woken(0.0005) == 0.0
+    ending = _node()
+    ending.compute(0.0, 0.0004, lambda t: None)
+    assert ending.woken(0.0003) == pytest.approx(0.0001) and ending.woken(0.0004) == 0.0
+    starting = _node()
+    starting.compute(0.002, 1.0, lambda t: None)
+    assert starting.woken(0.002) == 0.0 and starting.woken(0.0021) == pytest.approx(0.001)
+
+
+def test_a_server_busy_when_a_push_arrives_needs_no_waking(run_sim):
+    """hardsync, λ = 2 on a 2-core node with its server, waits for a core of up to 10 ms: both learners compute
+    T and push at once. The first push finds nothing else busy (the other compute has just ended), the second
+    finds the server running, which takes it in without being woken; the weights reach both learners at once when
+    the server is done, woken together with nothing else running. So no message waits: a round is exactly T + 2 R."""
+    t, r = 0.01, 0.002
+    run = run_sim({"name": "hardsync", "learners": 2},
+                  cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
+                           "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
+    rounds = run.csv("updates").t.to_numpy()
+    assert np.diff(rounds).tolist() == pytest.approx([t + 2 * r] * (len(rounds) - 1))
 
 
 def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
@@ -160,11 +189,11 @@ def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
     idle = _node(cores=2)
     idle.compute(0.0, 1.0, lambda t: None)
     idle.env.run(until=0.9998)
-    assert idle.woken() == pytest.approx(0.001)
+    assert idle.woken(SOON) == pytest.approx(0.001)
     full = _node(cores=2)
     full.compute(0.0, 0.0001, lambda t: None)  # at half speed (slowdown(2) = 2): 0.0002 s left
     full.compute(0.0, 1.0, lambda t: None)
-    assert full.woken() == pytest.approx(0.0002)
+    assert full.woken(SOON) == pytest.approx(0.0002)
 
 
 def test_while_a_core_is_idle_the_wait_is_the_rest_of_a_hold():
@@ -173,7 +202,7 @@ def test_while_a_core_is_idle_the_wait_is_the_rest_of_a_hold():
     standard errors; cv 1/√3 against an exponential's 1)."""
     node = _node(rng=np.random.default_rng(0), cores=2)
     node.compute(0.0, 1e9, lambda t: None)
-    waits = np.array([node.woken() for _ in range(20000)])
+    waits = np.array([node.woken(SOON) for _ in range(20000)])
     waits = waits[waits > 0]
     assert waits.max() <= 0.002 and waits.mean() == pytest.approx(0.001, rel=0.03)
     assert waits.std() / waits.mean() == pytest.approx(1 / np.sqrt(3), rel=0.05)
