@@ -20,15 +20,16 @@ from .trace import TraceError, read_csv
 CORE = {  # key: unit and meaning
     "status": "finished | failed | running",
     "stopped_by": "what ended the run: epochs | updates | seconds (simulated), or the status",
-    "seconds": "s, total run time",
+    "seconds": "s, total run time (a real run's closing evaluation and shutdown included)",
     "gradients": "gradients applied (shard 0; every shard sees every gradient)",
     "updates": "updates applied (shard 0)",
     "epochs": "epochs done: gradients ÷ (N/μ)",
-    "seconds_per_epoch": "s per epoch: seconds ÷ epochs (null without a gradient)",
+    "seconds_per_epoch": "s per epoch: training seconds ÷ epochs (null without a gradient); training ends with the "
+                         "update that reached the epochs target, else with the run",
     "time_to_target": "s until the [train] epochs target was reached (null if it was not)",
-    "gradients_per_second": "1/s, gradients ÷ seconds",
-    "updates_per_second": "1/s, updates ÷ seconds",
-    "samples_per_second": "1/s, gradients·μ ÷ seconds",
+    "gradients_per_second": "1/s, gradients ÷ training seconds",
+    "updates_per_second": "1/s, updates ÷ training seconds",
+    "samples_per_second": "1/s, gradients·μ ÷ training seconds",
     "staleness": "σ in versions: count, mean, p50, p99, max (nearest rank)",
     "staleness_histogram": "[[lowest σ of the bin, gradients], ...], at most 100 bins (staleness.csv: every σ)",
     "staleness_bin_width": "σ values per histogram bin (1: exact)",
@@ -53,8 +54,11 @@ def summarize(run_dir: str | Path) -> dict:
     missing = [k for k in REQUIRED if k not in run]
     if missing:
         raise TraceError(f"{d}/run.json: no {missing[0]!r}; it was written by an older rudra (run it again)")
-    inputs, t, g = run["inputs"], run["seconds"], run["gradients"]
+    inputs, g = run["inputs"], run["gradients"]
     lam, per_epoch = inputs["learners"], inputs["gradients_per_epoch"]
+    # the training's own time: a real run evaluates the final weights and shuts down after its last update
+    # (milliseconds, several % of a short run), which a simulated run does not model
+    t = run["target_seconds"] if run["stopped_by"] == "epochs" and run["target_seconds"] else run["seconds"]
 
     def per_second(x: float) -> float:
         return x / t if t > 0 else 0.0
@@ -70,7 +74,7 @@ def summarize(run_dir: str | Path) -> dict:
     summary = {
         "status": run["status"],
         "stopped_by": run["stopped_by"],
-        "seconds": t,
+        "seconds": run["seconds"],
         "gradients": g,
         "updates": run["updates"],
         "epochs": g / per_epoch,

@@ -52,6 +52,19 @@ def test_summary_of_a_run_directory_in_units_of_seconds(tmp_path):
     assert json.loads(json.dumps(s)) == s  # stored in run.json as is
 
 
+def test_rates_and_time_per_epoch_are_over_the_training_not_the_closing_work(tmp_path):
+    """A real run evaluates its final weights and shuts down after the update that reached its target: the
+    2 s after it count in the run's seconds, not in its time per epoch or its rates. A run stopped otherwise
+    trains to its end."""
+    write_run(tmp_path / "real", seconds=22.0, target_seconds=20.0)
+    s = summarize(tmp_path / "real")
+    assert (s["seconds"], s["seconds_per_epoch"], s["time_to_target"]) == (22.0, 10.0, 20.0)
+    assert (s["gradients_per_second"], s["updates_per_second"]) == (2.0, 1.0)
+    assert s["learner_gradients_per_second"]["mean"] == 0.5
+    write_run(tmp_path / "cut", seconds=22.0, stopped_by="seconds", target_seconds=None)
+    assert summarize(tmp_path / "cut")["seconds_per_epoch"] == 11.0
+
+
 def test_summary_trace_gives_the_same_summary_as_a_full_one(tmp_path):
     """No gradients.csv and an empty updates.csv: everything comes from run.json and the histograms."""
     write_run(tmp_path / "full")
