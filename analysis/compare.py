@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from rudra.protocol import read_run_json
 
 from . import figures
+from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
 
@@ -149,6 +150,17 @@ def tv_distance(p: pd.Series, q: pd.Series) -> float:
     return 0.5 * float((p - q).abs().sum())
 
 
+def _check_kinds(sims: list[Path], real: list[Path]) -> None:
+    """A prediction must be simulated and a measurement real: swapped arguments would give a table that looks
+    right and means nothing."""
+    for dirs, want in ((sims, "sim"), (real, "real")):
+        for d in dirs:
+            if kind_of(read_run_json(d)) != want:
+                raise TraceError(f"{d}: a {'real' if want == 'sim' else 'simulated'} run where compare wants a "
+                                 f"{'simulated' if want == 'sim' else 'real'} one (give SIMRUN first, then the "
+                                 "real runs; --also takes simulated runs)")
+
+
 def _check_same_config(sim: Path, others: list[Path]) -> None:
     ref = read_run_json(sim).get("inputs", {})
     for d in others:
@@ -166,6 +178,7 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
     if not real:
         raise TraceError("compare: give one simulated run and at least one real run")
     summaries = {d: summarize(d) for d in dict.fromkeys([*sims, *real])}
+    _check_kinds(sims, real)
     _check_same_config(sims[0], [*sims[1:], *real])
 
     def row(name: str, unit: str, path: tuple[str, ...]) -> Row:

@@ -101,6 +101,18 @@ def test_runs_of_another_config_are_refused(runs, tmp_path, capsys):
     assert err.count("\n") == 1 and "learners = 2" in err and "one config" in err
 
 
+def test_a_prediction_must_be_simulated_and_a_measurement_real(runs, capsys):
+    """Arguments in the wrong order are one line naming the run, not a table of a real run 'predicting' a
+    simulated one."""
+    assert main(["compare", str(runs["real"][0]), str(runs["sim"])]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(runs["real"][0]) in err and "wants a simulated one" in err
+    assert main(["compare", str(runs["sim"]), str(runs["real"][0]), "--also", str(runs["real"][1])]) == 2
+    assert "wants a simulated one" in capsys.readouterr().err
+    assert main(["compare", str(runs["sim"]), str(runs["sim"])]) == 2
+    assert "wants a real one" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_prediction_against_a_real_training_run(tmp_path):
     """End to end on this machine: simulate and train the same small config, compare, export both timelines."""
