@@ -25,7 +25,7 @@ from rudra.protocol import read_run_json
 
 from . import figures
 from .runs import kind_of
-from .summary import summarize
+from .summary import summarize, training_seconds
 from .trace import TraceError, read_csv
 
 # (quantity, unit, path into the summary)
@@ -233,7 +233,8 @@ def figure(c: Comparison) -> Figure:
     # per-learner throughput: the prediction against the real runs' mean and min–max
     def rates(d: Path) -> np.ndarray:
         s = c.summaries[d]
-        return np.asarray(s["learner_gradients"], float) / s["seconds"]
+        return np.asarray(s["learner_gradients"], float) / training_seconds(s["seconds"], s["stopped_by"],
+                                                                            s["time_to_target"])
 
     measured = np.array([rates(d) for d in c.real])
     learners = np.arange(measured.shape[1])

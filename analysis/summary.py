@@ -45,6 +45,13 @@ REQUIRED = ("inputs", "status", "stopped_by", "seconds", "target_seconds", "grad
 DRIVERS = ("sim", "runtime")  # the keys under which a driver's extras live in run.json and the summary
 
 
+def training_seconds(seconds: float, stopped_by: str, target_seconds: float | None) -> float:
+    """The training's own time: up to the update that reached the epochs target, else the whole run. A real
+    run evaluates its final weights and shuts down after that update (milliseconds, several % of a short run),
+    which a simulated run does not have."""
+    return target_seconds if stopped_by == "epochs" and target_seconds else seconds
+
+
 def summarize(run_dir: str | Path) -> dict:
     """The summary of the run in `run_dir` (CORE keys, plus the driver's extras under its own key)."""
     d = Path(run_dir)
@@ -56,9 +63,7 @@ def summarize(run_dir: str | Path) -> dict:
         raise TraceError(f"{d}/run.json: no {missing[0]!r}; it was written by an older rudra (run it again)")
     inputs, g = run["inputs"], run["gradients"]
     lam, per_epoch = inputs["learners"], inputs["gradients_per_epoch"]
-    # the training's own time: a real run evaluates the final weights and shuts down after its last update
-    # (milliseconds, several % of a short run), which a simulated run does not model
-    t = run["target_seconds"] if run["stopped_by"] == "epochs" and run["target_seconds"] else run["seconds"]
+    t = training_seconds(run["seconds"], run["stopped_by"], run["target_seconds"])
 
     def per_second(x: float) -> float:
         return x / t if t > 0 else 0.0
