@@ -452,8 +452,9 @@ class Cluster:
 
     def _reached(self, l: int, s: int, arrival: float, pull: bool) -> float:
         """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after its
-        shard, if idle by then, waits for a core, and (adv*) not before the messages sent before it on the same connection; an adv*
-        push that finds no free slot there also keeps its sender's send from returning until one is free."""
+        shard, if idle by then, waits for a core, and (adv*) not before the messages sent before it on the same
+        connection; an adv* push that finds no free slot there also keeps its sender's send from returning until
+        one is free."""
         shard = self.shards[s]
         ends = shard.ends
         if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
