@@ -25,7 +25,7 @@ from rudra.protocol import read_run_json
 
 from . import figures
 from .runs import kind_of
-from .summary import summarize, training_seconds
+from .summary import summarize
 from .trace import TraceError, read_csv
 
 # (quantity, unit, path into the summary)
@@ -153,12 +153,12 @@ def tv_distance(p: pd.Series, q: pd.Series) -> float:
 def _check_kinds(sims: list[Path], real: list[Path]) -> None:
     """A prediction must be simulated and a measurement real: swapped arguments would give a table that looks
     right and means nothing."""
+    name = {"sim": "simulated", "real": "real"}
     for dirs, want in ((sims, "sim"), (real, "real")):
         for d in dirs:
-            if kind_of(read_run_json(d)) != want:
-                raise TraceError(f"{d}: a {'real' if want == 'sim' else 'simulated'} run where compare wants a "
-                                 f"{'simulated' if want == 'sim' else 'real'} one (give SIMRUN first, then the "
-                                 "real runs; --also takes simulated runs)")
+            if (kind := kind_of(read_run_json(d))) != want:
+                raise TraceError(f"{d}: a {name[kind]} run where compare wants a {name[want]} one (give SIMRUN "
+                                 "first, then the real runs; --also takes simulated runs)")
 
 
 def _check_same_config(sim: Path, others: list[Path]) -> None:
@@ -233,8 +233,7 @@ def figure(c: Comparison) -> Figure:
     # per-learner throughput: the prediction against the real runs' mean and min–max
     def rates(d: Path) -> np.ndarray:
         s = c.summaries[d]
-        return np.asarray(s["learner_gradients"], float) / training_seconds(s["seconds"], s["stopped_by"],
-                                                                            s["time_to_target"])
+        return np.asarray(s["learner_gradients"], float) / s["training_seconds"]
 
     measured = np.array([rates(d) for d in c.real])
     learners = np.arange(measured.shape[1])

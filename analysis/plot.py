@@ -25,7 +25,6 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from . import figures, labels
-from .summary import training_seconds
 from .runs import Run, collect, distinct, note, shared
 from .trace import TraceError, read_csv
 
@@ -241,8 +240,7 @@ def tradeoff(runs: list[Run]) -> Figure:
     if not done:
         raise TraceError("no run here recorded a test error: the tradeoff needs runs of `rudra train` or "
                          "simulations that evaluate")
-    points = [(training_seconds(r.summary["seconds"], r.summary["stopped_by"], r.summary["time_to_target"]),
-               100 * r.summary["test_error"]) for r in done]
+    points = [(r.summary["training_seconds"], 100 * r.summary["test_error"]) for r in done]
     colour, common = colours([r.protocol_label for r in done]), shared(done)
     fig, ax = figures.figure(9, 5.6) if len(done) <= 8 else figures.figure(11, 7.5)
     fronts = []

@@ -24,12 +24,14 @@ CORE = {  # key: unit and meaning
     "gradients": "gradients applied (shard 0; every shard sees every gradient)",
     "updates": "updates applied (shard 0)",
     "epochs": "epochs done: gradients ÷ (N/μ)",
-    "seconds_per_epoch": "s per epoch: training seconds ÷ epochs (null without a gradient); training ends with the "
-                         "update that reached the epochs target, else with the run",
+    "training_seconds": "s, the training: up to the update that reached the epochs target, else the whole run (a "
+                        "real run evaluates its final weights and shuts down after that update; a simulated run "
+                        "does not)",
+    "seconds_per_epoch": "s per epoch: training_seconds ÷ epochs (null without a gradient)",
     "time_to_target": "s until the [train] epochs target was reached (null if it was not)",
-    "gradients_per_second": "1/s, gradients ÷ training seconds",
-    "updates_per_second": "1/s, updates ÷ training seconds",
-    "samples_per_second": "1/s, gradients·μ ÷ training seconds",
+    "gradients_per_second": "1/s, gradients ÷ training_seconds",
+    "updates_per_second": "1/s, updates ÷ training_seconds",
+    "samples_per_second": "1/s, gradients·μ ÷ training_seconds",
     "staleness": "σ in versions: count, mean, p50, p99, max (nearest rank)",
     "staleness_histogram": "[[lowest σ of the bin, gradients], ...], at most 100 bins (staleness.csv: every σ)",
     "staleness_bin_width": "σ values per histogram bin (1: exact)",
@@ -45,13 +47,6 @@ REQUIRED = ("inputs", "status", "stopped_by", "seconds", "target_seconds", "grad
 DRIVERS = ("sim", "runtime")  # the keys under which a driver's extras live in run.json and the summary
 
 
-def training_seconds(seconds: float, stopped_by: str, target_seconds: float | None) -> float:
-    """The training's own time: up to the update that reached the epochs target, else the whole run. A real
-    run evaluates its final weights and shuts down after that update (milliseconds, several % of a short run),
-    which a simulated run does not have."""
-    return target_seconds if stopped_by == "epochs" and target_seconds else seconds
-
-
 def summarize(run_dir: str | Path) -> dict:
     """The summary of the run in `run_dir` (CORE keys, plus the driver's extras under its own key)."""
     d = Path(run_dir)
@@ -63,7 +58,8 @@ def summarize(run_dir: str | Path) -> dict:
         raise TraceError(f"{d}/run.json: no {missing[0]!r}; it was written by an older rudra (run it again)")
     inputs, g = run["inputs"], run["gradients"]
     lam, per_epoch = inputs["learners"], inputs["gradients_per_epoch"]
-    t = training_seconds(run["seconds"], run["stopped_by"], run["target_seconds"])
+    # a real run's closing evaluation and shutdown (milliseconds, several % of a short run) are not training
+    t = run["target_seconds"] if run["stopped_by"] == "epochs" and run["target_seconds"] else run["seconds"]
 
     def per_second(x: float) -> float:
         return x / t if t > 0 else 0.0
@@ -80,6 +76,7 @@ def summarize(run_dir: str | Path) -> dict:
         "status": run["status"],
         "stopped_by": run["stopped_by"],
         "seconds": run["seconds"],
+        "training_seconds": t,
         "gradients": g,
         "updates": run["updates"],
         "epochs": g / per_epoch,

@@ -111,8 +111,7 @@ def fake(protocol: str, learners: int, seconds: float, error: float, kind: str =
     """A run as the tradeoff reads it (its summary's time and test error), without a run directory."""
     n = 1 if protocol == "softsync" else learners if protocol == "async" else None
     return Run(dir=Path(f"{protocol}{learners}"), kind=kind, protocol=protocol, learners=learners, minibatch=8, n=n,
-               lr_policy=policy, summary={"seconds": seconds, "stopped_by": "epochs", "time_to_target": seconds,
-                       "test_error": error})
+               lr_policy=policy, summary={"training_seconds": seconds, "test_error": error})
 
 
 def test_a_crowded_tradeoff_covers_nothing_and_coincident_points_share_a_label():
@@ -125,8 +124,7 @@ def test_a_crowded_tradeoff_covers_nothing_and_coincident_points_share_a_label()
             for k, protocol in enumerate(("hardsync", "softsync", "async"))]
     for r in runs:  # λ = 1: one learner; every protocol the same time and error
         if r.learners == 1:
-            r.summary.update(seconds=1.0, time_to_target=1.0,
-                             test_error=0.12 + (0.05 if r.lr_policy == "per-gradient" else 0))
+            r.summary.update(training_seconds=1.0, test_error=0.12 + (0.05 if r.lr_policy == "per-gradient" else 0))
     fig = draw("tradeoff", runs)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert len(texts) == 30 - 4

@@ -59,8 +59,8 @@ def test_an_unknown_mode_is_refused(tmp_path):
 def check_units(s: dict) -> None:
     """The relations that fix each core figure's unit: seconds, per second, per epoch, σ in versions. Rates and
     time per epoch are over the training, which ends at the target (a real run evaluates and shuts down after)."""
-    training = s["time_to_target"]
-    assert s["seconds"] > 0 and 0 < training <= s["seconds"]
+    training = s["training_seconds"]
+    assert s["seconds"] > 0 and 0 < training == s["time_to_target"] <= s["seconds"]
     assert s["gradients_per_second"] == pytest.approx(s["gradients"] / training)
     assert s["updates_per_second"] == pytest.approx(s["updates"] / training)
     assert s["samples_per_second"] == pytest.approx(8 * s["gradients_per_second"])
