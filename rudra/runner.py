@@ -65,7 +65,8 @@ def _simulate(exp: Experiment, out: Path, progress: bool) -> None:
     simulate(exp.protocol, exp.train, exp.cluster, exp.sim, train_samples=inputs.train_samples,
              model_bytes=inputs.model_bytes, parameters=inputs.parameters, seed=exp.experiment.seed, out=out,
              config=to_dict(exp), progress=progress, model=exp.model, data=exp.data,
-             eval_every=exp.runtime.eval_every, threads=exp.runtime.threads)
+             eval_every=exp.runtime.eval_every, threads=exp.runtime.threads,
+             device=exp.runtime.device)
 
 
 def store_summary(out: Path) -> dict:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from rudra.models import load_dataset
+from rudra.models.device import device_problem
 from rudra.models.size import spec_parameter_count
 from rudra.models.spec import DataSpec, ModelSpec
 from rudra.protocol import ProtocolSpec, TrainSpec
@@ -61,10 +60,6 @@ def make_plan(protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: 
 
 def check_device(device: str) -> None:
     """LaunchError unless learners can compute on `device` here."""
-    if device == "cpu":
-        return
-    if not torch.cuda.is_available():
-        raise LaunchError(f"runtime.device = {device!r}: CUDA is not available on this machine (use \"cpu\")")
-    index = int(device.partition(":")[2] or 0)
-    if index >= torch.cuda.device_count():
-        raise LaunchError(f"runtime.device = {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    problem = device_problem(device)
+    if problem:
+        raise LaunchError(problem)

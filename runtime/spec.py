@@ -24,7 +24,8 @@ class RuntimeSpec:
     """How `rudra train` runs the server(s) and learners (runtime/launch.py)."""
 
     device: str = field(
-        default="cpu", metadata={"doc": "where learners compute: cpu, cuda or cuda:N (messages stay on gloo)"})
+        default="cpu", metadata={"doc": "where learners (and numerics mode) compute: cpu, cuda or cuda:N "
+                                "(messages stay on gloo)"})
     backend: str = field(
         default="gloo", metadata={"choices": BACKENDS,
                                   "doc": "torch.distributed backend (NCCL cannot receive from any source)"})

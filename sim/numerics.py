@@ -30,6 +30,7 @@ that shard reaches it: at most a few updates apart).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -37,7 +38,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rudra.models import evaluate, load_dataset
+from rudra.models import Dataset, evaluate, load_dataset
+from rudra.models.device import device_problem
 from rudra.models.sampling import LearnerStream
 from rudra.models.spec import DataSpec, ModelSpec
 from rudra.models.step import Sgd, flat_model
@@ -77,12 +79,17 @@ class Numerics:
     """The arithmetic of one simulated run; the cluster calls its hooks, sim/run.py its `start` and `finish`."""
 
     def __init__(self, protocol: ProtocolSpec, train: TrainSpec, model: ModelSpec, data: DataSpec, *, seed: int,
-                 train_samples: int, eval_every: float, writer: TraceWriter, progress: bool = False):
-        self.data = load_dataset(data, seed)
+                 train_samples: int, eval_every: float, writer: TraceWriter, device: str = "cpu",
+                 progress: bool = False):
+        problem = device_problem(device)
+        if problem:
+            raise SimError(f"numerics: {problem}")
+        self.device = torch.device(device)
+        self.data = _on(load_dataset(data, seed), self.device)
         if len(self.data.train_y) != train_samples:
             raise SimError(f"numerics: the data set has {len(self.data.train_y)} training samples, the simulation "
                            f"was sized for {train_samples}")
-        self.net = flat_model(model, self.data.input_shape, self.data.classes, seed)
+        self.net = flat_model(model, self.data.input_shape, self.data.classes, seed, self.device)
         parts = np.array_split(np.arange(self.net.params.numel()), protocol.shards)
         self.shards = [_Shard(int(p[0]), int(p[-1]) + 1, self.net.params[p[0]:p[-1] + 1].clone(), train)
                        for p in parts]
@@ -125,7 +132,7 @@ class Numerics:
             for shard, v in zip(self.shards, versions):
                 net.params[shard.lo:shard.hi].copy_(shard.at(v))
             self.loaded = versions
-        idx = torch.from_numpy(self.streams[learner].next_indices())
+        idx = torch.from_numpy(self.streams[learner].next_indices()).to(self.device)
         loss = net.gradient(self.data.train_x[idx], self.data.train_y[idx])
         if release:
             for s, v in enumerate(versions):
@@ -166,8 +173,8 @@ class Numerics:
         return self.last
 
     def weights(self) -> torch.Tensor:
-        """The server's current weights, every shard's slice in order (a new tensor)."""
-        return torch.cat([shard.weights for shard in self.shards])
+        """The server's current weights, every shard's slice in order (a new tensor on the CPU)."""
+        return torch.cat([shard.weights for shard in self.shards]).cpu()
 
     def _evaluate(self, t: float) -> None:
         epoch = self.applied_gradients / self.per_epoch
@@ -184,6 +191,14 @@ class Numerics:
         self.bar.set_postfix({"epoch": f"{epoch:.2f}", "err": f"{100 * test_error:.1f}%"}, refresh=False)
 
 
+def _on(data: Dataset, device: torch.device) -> Dataset:
+    """The data set with its tensors on `device`: one copy up front, so a gradient moves only its indices."""
+    if device.type == "cpu":
+        return data
+    return dataclasses.replace(data, **{name: getattr(data, name).to(device)
+                                        for name in ("train_x", "train_y", "test_x", "test_y")})
+
+
 class NumericsCluster(Cluster):
     """The cluster model with Numerics at its hook points; its timing and decisions are Cluster's own.
 
@@ -191,11 +206,12 @@ class NumericsCluster(Cluster):
     the trace's times do): shard s applies the slice of it that it owns, and it goes once every shard has."""
 
     def __init__(self, protocol: ProtocolSpec, train: TrainSpec, *args, model: ModelSpec, data: DataSpec,
-                 seed: int, eval_every: float, threads: int = 1, progress: bool = False, **kwargs):
+                 seed: int, eval_every: float, threads: int = 1, device: str = "cpu", progress: bool = False,
+                 **kwargs):
         super().__init__(protocol, train, *args, progress=False, **kwargs)
         torch.set_num_threads(threads)  # as a real learner computes (two threads on a tiny net: several × slower)
         self.num = Numerics(protocol, train, model, data, seed=seed, train_samples=kwargs["train_samples"],
-                            eval_every=eval_every, writer=self.writer, progress=progress)
+                            eval_every=eval_every, writer=self.writer, device=device, progress=progress)
         self.pending: dict[tuple[int, int], list] = {}  # (learner, step) -> [Gradient, shards still to apply]
         self.steps = [0] * self.lam                       # gradients computed per learner
         self.adopted: dict[int, tuple[int, ...]] = {}    # adv*: the weights a learner computes on

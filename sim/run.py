@@ -61,13 +61,13 @@ def _baseline_rate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpe
 def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim: SimSpec, *, train_samples: int,
              model_bytes: int, seed: int, out: Path, config: dict, progress: bool,
              parameters: int | None = None, model: ModelSpec | None = None, data: DataSpec | None = None,
-             eval_every: float = 1.0, threads: int = 1) -> dict:
+             eval_every: float = 1.0, threads: int = 1, device: str = "cpu") -> dict:
     """Simulate one experiment into the trace directory `out`; return what it wrote to run.json.
 
     `model_bytes` is the size of one weights or gradient message as the caller resolved it (the runner:
     cluster.model_bytes if set, else the model's); `parameters` is only recorded. With sim.numerics, the
-    `model` is trained on `data` in simulated order with `threads` torch threads (a real learner's) and
-    evaluated every `eval_every` epochs (metrics.csv).
+    `model` is trained on `data` in simulated order with `threads` torch threads on `device` (a real learner's)
+    and evaluated every `eval_every` epochs (metrics.csv).
     """
     _check(protocol, train, cluster, sim, train_samples, model_bytes)
     if sim.numerics and (model is None or data is None):
@@ -85,7 +85,7 @@ def simulate(protocol: ProtocolSpec, train: TrainSpec, cluster: ClusterSpec, sim
             if sim.numerics:  # torch and the models load only here
                 from .numerics import NumericsCluster
                 make = functools.partial(NumericsCluster, model=model, data=data, seed=seed, eval_every=eval_every,
-                                         threads=threads)
+                                         threads=threads, device=device)
             c = make(protocol, train, cluster, train_samples=train_samples, model_bytes=model_bytes, seq=main_seq,
                      writer=writer, max_updates=sim.max_updates, max_seconds=sim.max_seconds, progress=progress)
             c.run()

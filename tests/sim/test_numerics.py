@@ -30,10 +30,10 @@ TRAIN = TrainSpec(minibatch=4, lr=0.05, momentum=0.9, weight_decay=1e-3, epochs=
 
 
 def numerics(tmp_path, protocol: ProtocolSpec, train: TrainSpec = TRAIN, data: DataSpec = DATA,
-             model: ModelSpec = MODEL, seed: int = SEED) -> Numerics:
+             model: ModelSpec = MODEL, seed: int = SEED, device: str = "cpu") -> Numerics:
     writer = TraceWriter(tmp_path / "trace", detail="summary")
     return Numerics(protocol, train, model, data, seed=seed, train_samples=data.train_limit, eval_every=1.0,
-                    writer=writer)
+                    writer=writer, device=device)
 
 
 def replay(gradients: pd.DataFrame, updates: pd.DataFrame, protocol: ProtocolSpec, train: TrainSpec = TRAIN,
@@ -160,13 +160,15 @@ def sgd_batch(lam: int, steps: int, train: TrainSpec = TRAIN, data: DataSpec = D
 JITTER = ClusterSpec(sample_seconds=1e-3, jitter_dist="lognormal", jitter_cv=0.3, latency=1e-4)
 
 
-def simulated(tmp_path, protocol: ProtocolSpec, cluster: ClusterSpec = JITTER, epochs: float = 1.0):
-    """A numerics-mode run (full trace) of the module's setting: the cluster, its gradients.csv and updates.csv."""
-    out = tmp_path / "sim"
+def simulated(tmp_path, protocol: ProtocolSpec, cluster: ClusterSpec = JITTER, epochs: float = 1.0,
+              device: str = "cpu"):
+    """A numerics-mode run (full trace) of the module's setting on `device`: the cluster, its gradients.csv,
+    updates.csv and metrics.csv."""
+    out = tmp_path / f"sim-{device}"
     with TraceWriter(out, detail="full") as writer:
         c = NumericsCluster(protocol, TrainSpec(**{**TRAIN.__dict__, "epochs": epochs}), cluster,
                             train_samples=DATA.train_limit, model_bytes=10_000, seq=np.random.SeedSequence(1),
-                            writer=writer, model=MODEL, data=DATA, seed=SEED, eval_every=0.5)
+                            writer=writer, model=MODEL, data=DATA, seed=SEED, eval_every=0.5, device=device)
         c.run()
     return c, pd.read_csv(out / "gradients.csv"), pd.read_csv(out / "updates.csv"), pd.read_csv(out / "metrics.csv")
 
