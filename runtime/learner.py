@@ -139,12 +139,15 @@ class Learner:
         return loss, t0, time.monotonic()
 
     def _fill(self, versions: list[int], times: tuple, loss: float, pull: bool) -> None:
-        """Put the gradient into the push messages (one per shard); `times` (monotonic) go on shard 0's clock."""
+        """Put the gradient into the push messages (one per shard). `times` (t_pull, t_compute_start,
+        t_compute_end; monotonic) and t_push, taken once the messages are filled and the push can leave, as
+        the simulator stamps it, go on shard 0's clock."""
         grads = self.worker.grads
-        times = tuple(t + self.offset for t in times)
-        cpu = time.process_time() - self.cpu0
-        for (lo, hi), msg, v in zip(self.bounds, self.pushes, versions):
+        for (lo, hi), msg in zip(self.bounds, self.pushes):
             msg.payload[:hi - lo].copy_(grads[lo:hi])
+        times = tuple(t + self.offset for t in (*times, time.monotonic()))
+        cpu = time.process_time() - self.cpu0
+        for msg, v in zip(self.pushes, versions):
             msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss, cpu=cpu)
         self.step += 1
 
@@ -179,7 +182,7 @@ class Learner:
                 elif d is COMPUTE:
                     loss, t0, t1 = self._compute()
                 else:  # PUSH_PULL: the gradient, the next pull riding along
-                    self._fill(m.pushed, (t_pull, t0, t1, t1), loss, pull=True)
+                    self._fill(m.pushed, (t_pull, t0, t1), loss, pull=True)
                     works = [self._expect(s) for s in shards]
                     self._push_all()
                     t_pull = t1
@@ -222,7 +225,7 @@ class OverlapLearner(Learner):
                 todo, self.todo = self.todo, []
                 for d in todo:
                     if d is PUSH:
-                        self._fill(m.pushed, (*done[:3], time.monotonic()), done[3], pull=False)
+                        self._fill(m.pushed, done[:3], done[3], pull=False)
                         self.handed += 1
                     elif d is ADOPT:  # before the next PULL lets the pull threads receive into the same buffers
                         self._adopt()

@@ -76,7 +76,9 @@ def check_trace(out: Path, protocol: ProtocolSpec, train: TrainSpec, train_sampl
     before = updates.n_gradients.cumsum() - updates.n_gradients
     assert updates.lr.tolist() == pytest.approx([policy.lr(schedule.at(g)) for g in before])
     assert (grads.t_pull <= grads.t_compute_start).all() and (grads.t_compute_start <= grads.t_compute_end).all()
-    assert (grads.t_compute_end <= grads.t_push).all() and (grads.t_push <= grads.t_applied).all()
+    # a push is stamped once its messages are filled (copying the gradient takes microseconds, the clock
+    # ticks in nanoseconds), so the exchange is in the trace as it is in a simulated one
+    assert (grads.t_compute_end < grads.t_push).all() and (grads.t_push <= grads.t_applied).all()
     assert t["staleness.csv"]["count"].sum() == len(grads) == t["learners.csv"].gradients.sum()
     metrics = t["metrics.csv"]
     assert metrics.epoch.is_monotonic_increasing and metrics.test_error.between(0, 1).all()
