@@ -6,14 +6,17 @@ measured spread (min–max). Further simulated runs of the config (other seeds) 
 their mean, shown with their own min–max: one short simulated run is a sample of the model's
 randomness. The staleness distributions are compared by total variation distance,
 TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
-is their own noise floor. One figure overlays both: staleness, updates against time, per-learner
-throughput.
+is their own noise floor. With full traces, the table also splits a gradient's time into phases
+(analysis/phases.py: compute, exchange, push → applied, the learner's cycle), so an error in time per
+epoch shows which part of the cluster model it comes from. One figure overlays both: staleness, updates
+against time, per-learner throughput.
 """
 from __future__ import annotations
 
 import itertools
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from matplotlib.figure import Figure
 from rudra.protocol import read_run_json
 
 from . import figures
+from .phases import CYCLE, PHASES, phases
 from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
@@ -181,15 +185,20 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
     _check_kinds(sims, real)
     _check_same_config(sims[0], [*sims[1:], *real])
 
-    def row(name: str, unit: str, path: tuple[str, ...]) -> Row:
-        predictions = tuple(_get(summaries[d], path, d) for d in sims)
-        return Row(name, unit, statistics.fmean(predictions), tuple(_get(summaries[d], path, d) for d in real),
+    def row(name: str, unit: str, value: Callable[[Path], float]) -> Row:
+        predictions = tuple(value(d) for d in sims)
+        return Row(name, unit, statistics.fmean(predictions), tuple(value(d) for d in real),
                    predictions if len(sims) > 1 else ())
+
+    rows = [row(name, unit, lambda d, path=path: _get(summaries[d], path, d)) for name, unit, path in QUANTITIES]
+    times = {d: phases(d) for d in summaries}
+    if None not in times.values():  # full traces: where the time goes, phase by phase
+        rows += [row(f"phase: {name}", "ms", lambda d, name=name: 1e3 * times[d][name]) for name in (*PHASES, CYCLE)]
 
     dist = {d: staleness_distribution(d) for d in real}
     predicted, pooled = staleness_distribution(*sims), staleness_distribution(*real)
     between = [tv_distance(dist[a], dist[b]) for a, b in itertools.combinations(real, 2)]
-    return Comparison(tuple(sims), tuple(real), tuple(row(*q) for q in QUANTITIES), tv_distance(predicted, pooled),
+    return Comparison(tuple(sims), tuple(real), tuple(rows), tv_distance(predicted, pooled),
                       max(between, default=0.0), summaries, predicted, pooled)
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, staleness_distribution, tv_distance
+from rudra.analysis.phases import PHASES
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
@@ -22,7 +23,7 @@ def test_table_has_every_cell_filled(runs, tmp_path, capsys):
     assert "total variation distance" in out
     md = (tmp_path / "compare.md").read_text().splitlines()
     table = [line for line in md if line.startswith("| ")]
-    assert len(table) == 1 + len(QUANTITIES)
+    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1  # full traces: the phases and the cycle
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == len(HEADER) and all(cells)
@@ -135,4 +136,5 @@ def test_summary_only_runs_compare_too(runs, tmp_path):
     sim = simulate(tmp_path / "sim", "protocol.learners=3", "sim.trace=summary")
     c = compare(sim, runs["real"])
     assert all(all(cells) for cells in c.table())
+    assert len(c.rows) == len(QUANTITIES)  # no gradient rows: no phases
     assert figure(c).axes[1].get_lines()
