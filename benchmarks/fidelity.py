@@ -12,7 +12,9 @@ calibration minutes old predicts the machine it measured, not the one the run me
 goes through `rudra compare` (rudra.analysis.compare): per point, the predictions' and the real runs' mean and
 min–max, the error (the mean of each real run's relative error against its own prediction) and whether the mean
 prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions
-(each side pooled). The λ = 1 points are the drift control: calibrate measures that very setting, so their error is
+(each side pooled), and the learner cycle's error split into what compute, exchange + push → applied and the rest
+of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from. The λ = 1
+points are the drift control: calibrate measures that very setting, so their error is
 what the machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
 worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point. Writes <out>/fidelity.csv and fidelity.md (the table and
 the verdict); <out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the
@@ -33,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from rudra.analysis.compare import compare, staleness_distribution, tv_distance
+from rudra.analysis.phases import CYCLE
 from rudra.calibrate import calibrate
 from rudra.config import ConfigError, load
 from rudra.sweep import Result, report, sweep
@@ -42,6 +45,8 @@ GRID_KEYS = {"set", "vary", "zip"}
 TARGET_KEYS = {"epoch_error_median", "epoch_error_worst", "sigma_error", "tv"}
 # table column -> the quantity of `rudra compare` it shows: every per-point number is compare's
 QUANTITIES = {"s/epoch": "time per epoch", "grad/s": "gradients/s", "<σ>": "⟨σ⟩"}
+# the parts a learner cycle's error is split into: compare's phases each sums, and the rest of the cycle
+CYCLE_PARTS = {"compute": ("compute",), "exchange + push → applied": ("exchange", "push → applied"), "rest": ()}
 
 
 def read_plan(path: Path, quick: bool) -> dict:
@@ -166,6 +171,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
                     f"{column} min": min(measured), f"{column} max": max(measured),
                     f"{column} error": None if None in errors else float(np.mean(errors))}
         row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
+        row |= cycle_parts(paired)
         every = dict.fromkeys(d for seeded in sims for d in seeded)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(
@@ -173,6 +179,24 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
                 "real dirs": " ".join(map(str, reals))}
         rows.append(row)
     return rows
+
+
+def cycle_parts(paired: list[dict]) -> dict:
+    """The learner cycle's error (sim − real, over the real cycle) split into what each phase adds to it, mean
+    over the pairs; empty without full traces. Exchange and push → applied go together: the simulator's exchange
+    also holds taking in the weights, which a real learner does before its compute starts."""
+    if f"phase: {CYCLE}" not in paired[0]:
+        return {}
+    parts = {name: [] for name in CYCLE_PARTS}
+    for q in paired:
+        real = q[f"phase: {CYCLE}"].mean
+        diff = {name: sum(q[f"phase: {p}"].predicted - q[f"phase: {p}"].mean for p in phases) / real
+                for name, phases in CYCLE_PARTS.items() if phases}
+        diff["rest"] = (q[f"phase: {CYCLE}"].predicted - real) / real - sum(diff.values())
+        for name in parts:
+            parts[name].append(diff[name])
+    return {"cycle error": float(np.mean([sum(v) for v in zip(*parts.values())])),
+            **{f"cycle part {name}": float(np.mean(v)) for name, v in parts.items()}}
 
 
 def _spread(predictions: tuple[float, ...]) -> float:
@@ -237,6 +261,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
             for task, by_task in t.groupby("task", sort=False))
         + (" (λ = 1 is what calibrate measures: its error is what the machine changed between calibration and run, "
            "the drift control)" if (t["λ"] == 1).any() else ""),
+        *([cycle_line(t)] if "cycle error" in t else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
           if recalibrated(t) else []),
@@ -244,6 +269,18 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
            f"mean; each prediction above is their mean): median {100 * t['s/epoch seed spread'].median():.1f}%, "
            f"largest {100 * t['s/epoch seed spread'].max():.1f}%"] if t["sim seeds"].iloc[0] > 1 else []),
     ]
+
+
+def cycle_line(t: pd.DataFrame) -> str:
+    """Where the time per epoch error comes from: the learner cycle's error by task and λ, split by phase."""
+    def part(column: str, e: pd.Series) -> str:
+        return f"{column.removeprefix('cycle part ')} {_pct(e.mean())}"
+
+    return ("learner cycle (push to push), signed error by task and λ (mean), and what each phase adds to it (sim − "
+            "real, over the real cycle): " + "; ".join(
+                f"{task} λ={lam} {_pct(g['cycle error'].mean())} = "
+                + " + ".join(part(f"cycle part {name}", g[f"cycle part {name}"]) for name in CYCLE_PARTS)
+                for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
 
 
 def recalibrated(t: pd.DataFrame) -> bool:
