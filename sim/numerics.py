@@ -27,6 +27,9 @@ train_loss is the mean minibatch loss of the gradients applied since the last
 evaluation. With several shards, an evaluation takes every shard's weights at
 the moment shard 0 reaches the point (the runtime takes each shard's when
 that shard reaches it: at most a few updates apart).
+
+The arithmetic runs where a real learner's would, on `[runtime] device`: on a
+GPU the data set is copied there once and a gradient moves only its indices.
 """
 from __future__ import annotations
 
