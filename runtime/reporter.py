@@ -28,7 +28,7 @@ from rudra.protocol.trace import run_inputs, run_outcome, software_versions
 from . import checkpoint
 from .plan import Plan
 from .versions import machine
-from .wire import SLICE, VALUE, Message
+from .wire import SLICE, T3, VALUE, Message
 
 if TYPE_CHECKING:
     from .server import ShardServer
@@ -78,6 +78,13 @@ class SliceSender:
         pass
 
 
+PUSH_PATH = {  # the parts of a gradient's push → applied, as shard 0 sees them
+    "received": "from t_push until a receive thread has the whole message (the link, gloo, that thread's wake-up)",
+    "queued": "in the inbox until the message loop takes it (the loop busy, or waking up)",
+    "served": "from then until applied (the protocol, a batch filling up, the update)",
+}
+
+
 class Reporter:
     """Shard 0: the trace, evaluations of the assembled weights, the progress bar and run.json."""
 
@@ -94,6 +101,8 @@ class Reporter:
         self.bar = None
         self.target_seconds: float | None = None  # when the epochs target was reached
         self.done: set[int] = set()  # shards whose final slice came (they may leave before shard 0 is done)
+        self.path = dict.fromkeys(PUSH_PATH, 0.0)  # summed over the applied gradients (push_path in run.json)
+        self.path_n = 0
 
     def start(self) -> None:
         """Open the trace (appending on resume), say "running", and evaluate the initial weights."""
@@ -113,10 +122,17 @@ class Reporter:
         checkpoint.restore_trace(self.plan.out, record.trace)
 
     def update(self, update: Update, t: float) -> None:
-        """Trace an applied update (before its gradients' buffers are reused) and move the bar."""
+        """Trace an applied update (before its gradients' buffers are reused), time its pushes' path and move the
+        bar."""
+        path, clock = self.path, self.clock
         for a in update.gradients:
-            self.loss_sum += a.gradient.slot(VALUE)
+            msg = a.gradient
+            self.loss_sum += msg.slot(VALUE)
             self.loss_n += 1
+            path["received"] += clock(msg.arrived) - msg.slot(T3)
+            path["queued"] += msg.taken - msg.arrived
+            path["served"] += t - clock(msg.taken)
+        self.path_n += len(update.gradients)
         times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
         self.writer.update(update, t, times)
         if self.target_seconds is None and self.ps.gradients_applied >= self.plan.target:
@@ -233,6 +249,8 @@ class Reporter:
                 # CPU seconds this session: shard 0's process in its message loop (its receive threads too), and
                 # each learner's process from its start to its last push (what rudra calibrate splits per gradient)
                 "cpu_seconds": {"server": server.cpu, "learners": server.learner_cpu},
+                # where push → applied goes, mean seconds over this session's applied gradients (PUSH_PATH)
+                "push_path": {k: v / self.path_n if self.path_n else None for k, v in self.path.items()},
                 **extra,
             },
         }

@@ -80,9 +80,9 @@ class ShardServer:
 
     # --- clock and lifecycle --------------------------------------------------------------
 
-    def clock(self) -> float:
-        """Seconds since the run started (continuing across resumes)."""
-        return self.elapsed + time.monotonic() - self.started
+    def clock(self, at: float | None = None) -> float:
+        """Seconds since the run started (continuing across resumes), now or at time.monotonic() `at`."""
+        return self.elapsed + (time.monotonic() if at is None else at) - self.started
 
     def run(self) -> dict | None:
         """Serve until every learner is stopped or gone; shard 0 returns its run.json, the others None."""
@@ -150,6 +150,7 @@ class ShardServer:
             self.inbox.release(msg)
             return
         if kind == PUSH:
+            msg.taken = time.monotonic()
             self.received[learner] += 1
             self.numbered[learner] = max(self.numbered[learner], step + 1 - self.first_step[learner])
             self.dropped[learner] += learner not in self.active or self.finished

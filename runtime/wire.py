@@ -40,7 +40,7 @@ HOLD = 8     # the protocol holds its pull; the weights follow later (sent to le
 class Message:
     """A reusable send/receive buffer: `header` (float64 slots) and `payload` (float32) view one uint8 tensor."""
 
-    __slots__ = ("buf", "header", "payload", "source", "arrived")
+    __slots__ = ("buf", "header", "payload", "source", "arrived", "taken")
 
     def __init__(self, floats: int):
         self.buf = torch.zeros(HEADER_BYTES + 4 * floats, dtype=torch.uint8)
@@ -48,6 +48,7 @@ class Message:
         self.payload = self.buf[HEADER_BYTES:].view(torch.float32)
         self.source = -1     # rank it came from (set by the receiver)
         self.arrived = 0.0   # time.monotonic() at arrival (set by the receiver)
+        self.taken = 0.0     # time.monotonic() when the server's message loop took it from the inbox
 
     def frame(self, floats: int = 0) -> torch.Tensor:
         """The bytes to send: the header and the first `floats` payload values."""

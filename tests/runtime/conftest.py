@@ -79,6 +79,12 @@ def check_trace(out: Path, protocol: ProtocolSpec, train: TrainSpec, train_sampl
     # a push is stamped once its messages are filled (copying the gradient takes microseconds, the clock
     # ticks in nanoseconds), so the exchange is in the trace as it is in a simulated one
     assert (grads.t_compute_end < grads.t_push).all() and (grads.t_push <= grads.t_applied).all()
+    # push → applied as shard 0 split it: its parts add up to the trace's (over this session's gradients: all of
+    # them unless the run was resumed), and the two on shard 0's own clock are >= 0
+    path = run["runtime"]["push_path"]
+    if not run["runtime"]["resumed"]:
+        assert sum(path.values()) == pytest.approx((grads.t_applied - grads.t_push).mean(), abs=1e-9)
+    assert path["queued"] >= 0 and path["served"] >= 0
     assert t["staleness.csv"]["count"].sum() == len(grads) == t["learners.csv"].gradients.sum()
     metrics = t["metrics.csv"]
     assert metrics.epoch.is_monotonic_increasing and metrics.test_error.between(0, 1).all()
