@@ -9,7 +9,7 @@ TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest
 is their own noise floor. With full traces, the table also splits a gradient's time into phases
 (analysis/phases.py: compute, exchange, push → applied, the learner's cycle), so an error in time per
 epoch shows which part of the cluster model it comes from. One figure overlays both: staleness, updates
-against time, per-learner throughput.
+against time, per-learner throughput, and with full traces the phases.
 """
 from __future__ import annotations
 
@@ -204,8 +204,13 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
 
 @figures.styled
 def figure(c: Comparison) -> Figure:
-    """Staleness distributions, cumulative updates against time and per-learner throughput, sim over real."""
-    fig, (ax_sigma, ax_updates, ax_learners) = figures.figure(15, 4.6, ncols=3)
+    """Staleness distributions, cumulative updates against time and per-learner throughput, sim over real; with
+    full traces also where a gradient's time goes."""
+    phased = any(r.quantity == f"phase: {CYCLE}" for r in c.rows)
+    if phased:  # full traces: a fourth panel, where a gradient's time goes
+        fig, ((ax_sigma, ax_updates), (ax_learners, ax_phases)) = figures.figure(12, 8.6, nrows=2, ncols=2)
+    else:
+        fig, (ax_sigma, ax_updates, ax_learners) = figures.figure(15, 4.6, ncols=3)
     sim, real = figures.KIND["sim"], figures.KIND["real"]
     n_real = f"{real['label']} ({len(c.real)} run{'s' if len(c.real) > 1 else ''})"
     n_sim = sim["label"] + (f" ({len(c.sims)} runs)" if len(c.sims) > 1 else "")
@@ -259,7 +264,35 @@ def figure(c: Comparison) -> Figure:
     ax_learners.set(title="Per-learner throughput", xlabel="learner id", ylabel="gradients applied per second (1/s)")
     for ax in (ax_sigma, ax_updates, ax_learners):
         ax.legend(loc="best")
+    if phased:
+        _phases_panel(ax_phases, c, n_sim, n_real)
     return fig
+
+
+PHASE_COLORS = {"compute": "tab:green", "exchange": "tab:purple", "push → applied": "tab:gray"}
+
+
+def _phases_panel(ax, c: Comparison, n_sim: str, n_real: str) -> None:
+    """Each side's mean phases stacked in a bar, with its learner cycle marked: the gap from the stack's end to
+    the mark is the rest of the cycle (waiting for weights, a barrier, a core); a mark inside the stack means
+    the phases overlap (adv*)."""
+    rows = {r.quantity.removeprefix("phase: "): r for r in c.rows if r.quantity.startswith("phase: ")}
+    sides = [(n_sim + (": mean" if len(c.sims) > 1 else ""), lambda r: r.predicted),
+             (f"{n_real}: mean", lambda r: r.mean)]
+    for y, (_, value) in enumerate(sides):
+        left = 0.0
+        for name, color in PHASE_COLORS.items():
+            width = value(rows[name])
+            ax.barh(y, width, left=left, height=0.5, color=color, label=name if y == 0 else None)
+            left += width
+        ax.plot([value(rows[CYCLE])] * 2, [y - 0.35, y + 0.35], color="black", linewidth=2.5,
+                label="learner cycle (push to push)" if y == 0 else None)
+    ax.set_yticks(range(len(sides)), [label for label, _ in sides])
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.grid(axis="y", visible=False)
+    ax.set(title="Where a gradient's time goes", xlabel="time per gradient, mean (ms)")
+    ax.legend(loc="best")
 
 
 def write(c: Comparison, out_dir: str | Path) -> list[Path]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, staleness_distribution, tv_distance
-from rudra.analysis.phases import PHASES
+from rudra.analysis.phases import CYCLE, PHASES
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
@@ -65,12 +65,26 @@ def test_a_run_against_itself_is_exact(runs, tmp_path):
 
 def test_figure_overlays_sim_and_real(runs):
     fig = figure(compare(runs["sim"], runs["real"]))
-    assert len(fig.axes) == 3
-    for ax in fig.axes:
+    assert len(fig.axes) == 4  # full traces: the phases panel too
+    for ax in fig.axes[:3]:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any(l.startswith("simulated") for l in labels) and any(l.startswith("real (3 runs") for l in labels)
     assert "(s)" in fig.axes[1].get_xlabel() and "(1/s)" in fig.axes[2].get_ylabel()
+
+
+def test_the_phases_panel_stacks_each_sides_phases_and_marks_its_cycle(runs):
+    c = compare(runs["sim"], runs["real"])
+    ax = figure(c).axes[3]
+    assert "(ms)" in ax.get_xlabel() and ax.get_title()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["simulated", "real (3 runs): mean"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["learner cycle (push to push)", *PHASES]
+    row = {r.quantity: r for r in c.rows}
+    bars = [(p.get_x(), p.get_width()) for p in ax.patches]  # simulated's three segments, then real's
+    assert [w for _, w in bars] == pytest.approx([row[f"phase: {n}"].predicted for n in PHASES]
+                                                 + [row[f"phase: {n}"].mean for n in PHASES])
+    assert bars[1][0] == pytest.approx(bars[0][1]) and bars[2][0] == pytest.approx(bars[0][1] + bars[1][1])
+    assert ax.get_lines()[1].get_xdata()[0] == pytest.approx(row[f"phase: {CYCLE}"].mean)
 
 
 def test_further_simulated_runs_make_the_prediction_their_mean(runs, tmp_path, capsys):
@@ -136,5 +150,6 @@ def test_summary_only_runs_compare_too(runs, tmp_path):
     sim = simulate(tmp_path / "sim", "protocol.learners=3", "sim.trace=summary")
     c = compare(sim, runs["real"])
     assert all(all(cells) for cells in c.table())
-    assert len(c.rows) == len(QUANTITIES)  # no gradient rows: no phases
-    assert figure(c).axes[1].get_lines()
+    assert len(c.rows) == len(QUANTITIES)  # no gradient rows: no phases, and no phases panel
+    fig = figure(c)
+    assert len(fig.axes) == 3 and fig.axes[1].get_lines()
