@@ -259,7 +259,8 @@ def figure(c: Comparison) -> Figure:
     ax_learners.plot(learners - 0.08, predicted, color=sim["color"], marker=sim["marker"],
                      fillstyle=sim["fillstyle"], linestyle="none", markersize=8, markeredgewidth=1.5,
                      label=n_sim + (": mean" if len(c.sims) > 1 else ""))
-    ax_learners.set_ylim(bottom=0)
+    # from 0, with room above the highest marker (autoscaling after the bottom is pinned leaves it on the edge)
+    ax_learners.set_ylim(0, 1.1 * max(measured.max(), predicted.max()))
     ax_learners.set_xticks(learners if len(learners) <= 16 else learners[::max(1, len(learners) // 16)])
     ax_learners.set(title="Per-learner throughput", xlabel="learner id", ylabel="gradients applied per second (1/s)")
     for ax in (ax_sigma, ax_updates, ax_learners):

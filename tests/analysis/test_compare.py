@@ -71,6 +71,8 @@ def test_figure_overlays_sim_and_real(runs):
         labels = [t.get_text() for t in ax.get_legend().get_texts()]
         assert any(l.startswith("simulated") for l in labels) and any(l.startswith("real (3 runs") for l in labels)
     assert "(s)" in fig.axes[1].get_xlabel() and "(1/s)" in fig.axes[2].get_ylabel()
+    top = max(max(line.get_ydata()) for line in fig.axes[2].get_lines())
+    assert fig.axes[2].get_ylim()[0] == 0 and fig.axes[2].get_ylim()[1] > 1.05 * top  # no marker on the edge
 
 
 def test_the_phases_panel_stacks_each_sides_phases_and_marks_its_cycle(runs):
