@@ -451,15 +451,15 @@ class Cluster:
         self._at(max(self.returns[l], self.net.up[l].free), l, self._sent)
 
     def _reached(self, l: int, s: int, arrival: float, pull: bool) -> float:
-        """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after its
-        shard, if idle by then, waits for a core, and (adv*) not before the messages sent before it on the same
-        connection; an adv* push that finds no free slot there also keeps its sender's send from returning until
-        one is free."""
+        """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after the
+        shard's receive thread for l waits for a core (busy message loop or not: the thread is its own), and
+        (adv*) not before the messages sent before it on the same connection; an adv* push that finds no free
+        slot there also keeps its sender's send from returning until one is free."""
         shard = self.shards[s]
         ends = shard.ends
         if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
             self.returns[l] = max(self.returns[l], ends[0])
-        if shard.node is not None and shard.free <= arrival:
+        if shard.node is not None:
             arrival += shard.node.woken(arrival)
         if ends is not None:  # adv* without a tree: one connection per learner and shard
             channel = self.channel[s]

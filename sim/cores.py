@@ -38,11 +38,12 @@ busy processes).
 
 The node is looked at as it is when the message arrives: server work over by
 then, computes that will have ended, or that start at that very moment (woken
-by the same event), hold no core. A server shard still busy when a push
-arrives takes it in without being woken (sim/cluster.py asks only for a shard
-that is idle by then). Looking when the message is sent instead counts the
-server's own earlier work and computes long over, and predicts the digits
-mlp's λ = 2 runs 13-14 % slower than real ones (this way: 2-3 %).
+by the same event), hold no core. Looking when the message is sent instead
+counts the server's own earlier work and computes long over, and predicts the
+digits mlp's λ = 2 runs 13-14 % slower than real ones (this way: 2-3 %). A
+push waits for its shard's receive thread even while the shard's message loop
+works: the thread is its own, and a real server's "received" time (run.json
+runtime.push_path) grows with the load whether or not the loop is busy.
 
 Preemption: a compute that starts while k other processes are busy takes a
 lognormal factor of mean 1 and cv `contention_cv[k-1]`: now and then the OS

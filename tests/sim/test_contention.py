@@ -169,17 +169,18 @@ def test_a_message_finds_the_node_as_it_is_when_it_arrives():
     assert starting.woken(0.002) == 0.0 and starting.woken(0.0021) == pytest.approx(0.001)
 
 
-def test_a_server_busy_when_a_push_arrives_needs_no_waking(run_sim):
-    """hardsync, λ = 2 on a 2-core node with its server, waits for a core of up to 10 ms: both learners compute
-    T and push at once. The first push finds nothing else busy (the other compute has just ended), the second
-    finds the server running, which takes it in without being woken; the weights reach both learners at once when
-    the server is done, woken together with nothing else running. So no message waits: a round is exactly T + 2 R."""
+def test_a_push_to_a_busy_server_still_waits_for_its_receive_thread(run_sim):
+    """hardsync, λ = 2 on a 2-core node with its server, waits for a core of mean 5 ms: both learners compute T
+    and push at once. The first push finds nothing else busy (the other compute has just ended) and is taken in
+    at once; the second finds the server working on the first, and its receive thread finds that core busy with
+    chance 1/2. So no round is shorter than T + 2 R, and some are longer. (Taken in by the busy server without a
+    wait, every round was exactly T + 2 R.)"""
     t, r = 0.01, 0.002
     run = run_sim({"name": "hardsync", "learners": 2},
                   cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
                            "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
-    rounds = run.csv("updates").t.to_numpy()
-    assert np.diff(rounds).tolist() == pytest.approx([t + 2 * r] * (len(rounds) - 1))
+    rounds = np.diff(run.csv("updates").t.to_numpy())
+    assert (rounds >= t + 2 * r - 1e-12).all() and (rounds > t + 2 * r + 1e-6).sum() >= len(rounds) // 4
 
 
 def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
