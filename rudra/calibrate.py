@@ -22,6 +22,7 @@ from scipy import stats
 from rudra.config import Experiment
 
 SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
+DRIFT = 0.10  # a change of the machine's speed during calibration worth a warning (runs here drift 3-10 %)
 STEADY_CV = 0.005                   # below this the jitter is left out (constant)
 NORMAL_CV = 0.3                     # above this the simulator's clipped normal no longer has mean 1
 
@@ -145,6 +146,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{mu}: {in_loop * 1e3:.4g} ms, so {overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ",
         f"its jitter: cv {cv:.3f} over {len(m.alone_compute)} minibatches, {dist}"
         + (f" (KS distance {fits})" if scores else ""),
+        drift_line(m, mu),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
@@ -173,6 +175,17 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]
     return cluster, lines
+
+
+def drift_line(m, mu: int) -> str:
+    """How much the machine's speed changed between the first and the last measurement: the same minibatch
+    alone at both ends. A profile is only as good as the machine held still while it was measured."""
+    start, end = float(np.mean(m.compute[mu])), float(np.mean(m.compute_end))
+    change = end / start - 1
+    return (f"the machine while measuring: a minibatch at μ = {mu} alone took {start * 1e3:.4g} ms at the start and "
+            f"{end * 1e3:.4g} ms at the end ({100 * change:+.0f} %)"
+            + (f"; that is more than {100 * DRIFT:.0f} %: the machine changed while it was measured, so this profile "
+               "may not predict it; calibrate again when it is quieter" if abs(change) > DRIFT else ""))
 
 
 def _log_var(times: list[float]) -> float:

@@ -126,6 +126,7 @@ class Measured:
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
     load: float                       # the 1-minute load average when measuring began
+    compute_end: list[float]          # seconds of each minibatch at the run's μ, alone again at the very end
 
 
 def cores() -> int:
@@ -168,7 +169,10 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_gaps.append(float(np.mean(beside["alone_gaps"])))
         busy_computes.append(beside["alone_compute"])
         busy_duty.append(duty)
+    step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
+    compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
+                    compute_end=compute_end,
                     busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded,
                     shards=target.shards, **alone, **link)
 

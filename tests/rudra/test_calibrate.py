@@ -108,8 +108,22 @@ def measured(**changes) -> Measured:
                 alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3],
                 busy_duty=[0.5, 1.0, 1.0],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
-                cpus=2, load=0.5)
+                cpus=2, load=0.5, compute_end=[1.8e-3] * 50)
     return Measured(**{**base, **changes})
+
+
+def test_the_profile_says_how_much_the_machine_changed_while_it_was_measured():
+    """The minibatch at μ timed alone first and again last: a steady machine gets the figure, one that changed by
+    more than 10 % (here 1.8 → 2.16 ms, +20 %) also the advice to calibrate again."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    def drift(m: Measured) -> str:
+        return next(line for line in profile(exp, m)[1] if line.startswith("the machine while measuring"))
+
+    steady = drift(measured())
+    assert steady == ("the machine while measuring: a minibatch at μ = 8 alone took 1.8 ms at the start and 1.8 ms "
+                      "at the end (+0 %)")
+    changed = drift(measured(compute_end=[2.16e-3] * 50))
+    assert "1.8 ms at the start and 2.16 ms at the end (+20 %)" in changed and "calibrate again" in changed
 
 
 def test_the_profile_is_what_simulate_reads(tmp_path):
