@@ -193,7 +193,8 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
     rows = [row(name, unit, lambda d, path=path: _get(summaries[d], path, d)) for name, unit, path in QUANTITIES]
     times = {d: phases(d) for d in summaries}
     if None not in times.values():  # full traces: where the time goes, phase by phase
-        rows += [row(f"phase: {name}", "ms", lambda d, name=name: 1e3 * times[d][name]) for name in (*PHASES, CYCLE)]
+        rows += [row(phase_quantity(name), "ms", lambda d, name=name: 1e3 * times[d][name])
+                 for name in (*PHASES, CYCLE)]
 
     dist = {d: staleness_distribution(d) for d in real}
     predicted, pooled = staleness_distribution(*sims), staleness_distribution(*real)
@@ -202,11 +203,16 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
                       max(between, default=0.0), summaries, predicted, pooled)
 
 
+def phase_quantity(name: str) -> str:
+    """The table's quantity for phase `name` (analysis/phases.py), or for CYCLE."""
+    return f"phase: {name}"
+
+
 @figures.styled
 def figure(c: Comparison) -> Figure:
     """Staleness distributions, cumulative updates against time and per-learner throughput, sim over real; with
     full traces also where a gradient's time goes."""
-    phased = any(r.quantity == f"phase: {CYCLE}" for r in c.rows)
+    phased = any(r.quantity == phase_quantity(CYCLE) for r in c.rows)
     if phased:  # full traces: a fourth panel, where a gradient's time goes
         fig, ((ax_sigma, ax_updates), (ax_learners, ax_phases)) = figures.figure(12, 8.6, nrows=2, ncols=2)
     else:
@@ -270,14 +276,15 @@ def figure(c: Comparison) -> Figure:
     return fig
 
 
-PHASE_COLORS = {"compute": "tab:green", "exchange": "tab:purple", "push → applied": "tab:gray"}
+PHASE_COLORS = dict(zip(PHASES, ("tab:green", "tab:purple", "tab:gray")))  # in PHASES' order
 
 
 def _phases_panel(ax, c: Comparison, n_sim: str, n_real: str) -> None:
     """Each side's mean phases stacked in a bar, with its learner cycle marked: the gap from the stack's end to
     the mark is the rest of the cycle (waiting for weights, a barrier, a core); a mark inside the stack means
     the phases overlap (adv*)."""
-    rows = {r.quantity.removeprefix("phase: "): r for r in c.rows if r.quantity.startswith("phase: ")}
+    by_quantity = {r.quantity: r for r in c.rows}
+    rows = {name: by_quantity[phase_quantity(name)] for name in (*PHASES, CYCLE)}
     sides = [(n_sim + (": mean" if len(c.sims) > 1 else ""), lambda r: r.predicted),
              (f"{n_real}: mean", lambda r: r.mean)]
     for y, (_, value) in enumerate(sides):

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import compare, staleness_distribution, tv_distance
+from rudra.analysis.compare import compare, phase_quantity, staleness_distribution, tv_distance
 from rudra.analysis.phases import CYCLE
 from rudra.calibrate import calibrate
 from rudra.config import ConfigError, load
@@ -185,14 +185,15 @@ def cycle_parts(paired: list[dict]) -> dict:
     """The learner cycle's error (sim − real, over the real cycle) split into what each phase adds to it, mean
     over the pairs; empty without full traces. Exchange and push → applied go together: the simulator's exchange
     also holds taking in the weights, which a real learner does before its compute starts."""
-    if f"phase: {CYCLE}" not in paired[0]:
+    cycle = phase_quantity(CYCLE)
+    if cycle not in paired[0]:
         return {}
     parts = {name: [] for name in CYCLE_PARTS}
     for q in paired:
-        real = q[f"phase: {CYCLE}"].mean
-        diff = {name: sum(q[f"phase: {p}"].predicted - q[f"phase: {p}"].mean for p in phases) / real
+        real = q[cycle].mean
+        diff = {name: sum(q[phase_quantity(p)].predicted - q[phase_quantity(p)].mean for p in phases) / real
                 for name, phases in CYCLE_PARTS.items() if phases}
-        diff["rest"] = (q[f"phase: {CYCLE}"].predicted - real) / real - sum(diff.values())
+        diff["rest"] = (q[cycle].predicted - real) / real - sum(diff.values())
         for name in parts:
             parts[name].append(diff[name])
     return {"cycle error": float(np.mean([sum(v) for v in zip(*parts.values())])),

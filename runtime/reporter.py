@@ -28,7 +28,7 @@ from rudra.protocol.trace import run_inputs, run_outcome, software_versions
 from . import checkpoint
 from .plan import Plan
 from .versions import machine
-from .wire import SLICE, T3, VALUE, Message
+from .wire import SLICE, VALUE, Message
 
 if TYPE_CHECKING:
     from .server import ShardServer
@@ -125,16 +125,16 @@ class Reporter:
         """Trace an applied update (before its gradients' buffers are reused), time its pushes' path and move the
         bar."""
         path, clock = self.path, self.clock
-        for a in update.gradients:
+        times = [a.gradient.times() for a in update.gradients]  # one header read each, for the path and the trace
+        for a, stamps in zip(update.gradients, times):
             msg = a.gradient
             self.loss_sum += msg.slot(VALUE)
-            self.loss_n += 1
-            path["received"] += clock(msg.arrived) - msg.slot(T3)
+            path["received"] += clock(msg.arrived) - stamps[3]
             path["queued"] += msg.taken - msg.arrived
             path["served"] += t - clock(msg.taken)
-        self.path_n += len(update.gradients)
-        times = [a.gradient.times() for a in update.gradients] if self.writer.detail == "full" else ()
-        self.writer.update(update, t, times)
+        self.loss_n += len(times)
+        self.path_n += len(times)
+        self.writer.update(update, t, times if self.writer.detail == "full" else ())
         if self.target_seconds is None and self.ps.gradients_applied >= self.plan.target:
             self.target_seconds = t
         if self.bar is not None:
