@@ -119,8 +119,17 @@ class Node:
 
     def factor(self, start: float) -> float:
         """How much slower server work starting at `start` (not before now) runs: the slowdown of itself, the
-        computes running now and the server work booked for then (its own earlier work ends by `start`)."""
-        return self.slowdown(len(self.jobs) + self._servers_at(start) + 1)
+        computes running now that would still run at `start` at today's rate (as `woken` counts them), and the
+        server work booked for then (its own earlier work ends by `start`)."""
+        running = self._running_at(start) if self.jobs else 0
+        return self.slowdown(running + self._servers_at(start) + 1)
+
+    def _running_at(self, t: float) -> int:
+        """How many of the jobs running now would still run at t (not before now) at today's rate."""
+        now = self.env.now
+        self._advance(now)
+        rate = self.slowdown(len(self.jobs) + self._servers_at(now))
+        return sum(1 for job in self.jobs if (job[0] - self.virtual) * rate > t - now)
 
     def serve(self, start: float, end: float) -> None:
         """A server on this node works from `start` (not before now) to `end`."""

@@ -169,6 +169,17 @@ def test_a_message_finds_the_node_as_it_is_when_it_arrives():
     assert starting.woken(0.002) == 0.0 and starting.woken(0.0021) == pytest.approx(0.001)
 
 
+def test_server_work_is_slowed_by_the_computes_still_running_when_it_starts():
+    """Server work timed now but starting later (a push still on its way) shares the core with the computes that
+    still run then, not with those over by then: a compute of 0.0004 s alone slows work starting at 0.0003 (×2 on
+    one core) and not work starting at 0.0005; server work booked for then counts too."""
+    node = _node()
+    node.compute(0.0, 0.0004, lambda t: None)
+    assert node.factor(0.0003) == 2.0 and node.factor(0.0005) == 1.0
+    node.serve(0.0004, 0.001)
+    assert node.factor(0.0005) == 2.0 and node.factor(0.001) == 1.0
+
+
 def test_a_push_to_a_busy_server_still_waits_for_its_receive_thread(run_sim):
     """hardsync, λ = 2 on a 2-core node with its server, waits for a core of mean 5 ms: both learners compute T
     and push at once. The first push finds nothing else busy (the other compute has just ended) and is taken in
