@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import tomli_w
 
+from rudra.cli import progress_wanted
 from rudra.sweep import sweep
 
 TASKS = {
@@ -48,7 +49,7 @@ def run(task: str, doc: dict, mode: str, seeds: int, out: Path) -> pd.DataFrame:
         full["sim"] = {**COMMON["sim"], "numerics": True}
     base.write_text(tomli_w.dumps(full))
     result = sweep(base, sets=[], items=grid(seeds), mode=mode, out=out / f"{base.stem}-{mode}", workers=None,
-                   dask=None, progress=True)
+                   dask=None, progress=progress_wanted())
     index = pd.read_csv(result.folder / "index.csv")
     bad = index[index.status != "ok"]
     if len(bad):

@@ -37,6 +37,7 @@ import pandas as pd
 from rudra.analysis.compare import compare, phase_quantity, staleness_distribution, tv_distance
 from rudra.analysis.phases import CYCLE
 from rudra.calibrate import calibrate
+from rudra.cli import progress_wanted
 from rudra.config import ConfigError, load
 from rudra.sweep import Result, report, sweep
 
@@ -122,7 +123,7 @@ def run_task(task: Path, plan: dict, out: Path, given: Path | None, quick: bool)
     is the experiment's own), then trained for real (rudra sweep)."""
     def one(mode: str, folder: str, profile: Path, sets: list[str] = ()) -> Result:
         result = sweep(task, sets=[*plan["sets"], *sets], items=plan["items"], mode=mode,
-                       out=out / task.stem / folder, workers=None, dask=None, progress=True, profile=str(profile))
+                       out=out / task.stem / folder, workers=None, dask=None, progress=progress_wanted(), profile=str(profile))
         print(report(result), flush=True)
         return result
 
