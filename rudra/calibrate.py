@@ -95,7 +95,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     # each shard beyond the first: one more push to fill and send, one more weights message to take in
     per_shard = max(0.0, m.sharded_learner_cpu - m.alone_learner_cpu) / (m.shards - 1) if m.shards > 1 else 0.0
-    latency = max(0.0, (gap - exchange - m.recv_seconds - bookkeeping - update - m.send_seconds - 2 * hop) / 2)
+    # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)
+    latency = 0.0 if overlap else (room - extra) / 2
     # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
     # for the k of the j processes beside computing then; on average j × their duty)
     wakeup = []
