@@ -123,7 +123,8 @@ def run_task(task: Path, plan: dict, out: Path, given: Path | None, quick: bool)
     is the experiment's own), then trained for real (rudra sweep)."""
     def one(mode: str, folder: str, profile: Path, sets: list[str] = ()) -> Result:
         result = sweep(task, sets=[*plan["sets"], *sets], items=plan["items"], mode=mode,
-                       out=out / task.stem / folder, workers=None, dask=None, progress=progress_wanted(), profile=str(profile))
+                       out=out / task.stem / folder, workers=None, dask=None, progress=progress_wanted(),
+                       profile=str(profile))
         print(report(result), flush=True)
         return result
 
