@@ -12,6 +12,8 @@ jobs under exactly that sharing (SimPy events at each arrival and completion);
 a server shard's work (per message received and sent, per update) is timed by
 its own clock as before, stretched by slowdown(k + 1) for the k processes busy
 when it starts, and counts as a busy process for the computes while it runs.
+Its time is fixed when it is timed: computes that start while it runs do not
+slow it (an under-count where computes are long and frequent).
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
