@@ -328,7 +328,7 @@ class Cluster:
         shard.free = t
         shard.busy += t - start
         if node is not None:
-            node.serve(start, t)
+            node.serve(start, t, f)
 
     def _applied(self, shard: Shard, update: Update, t: float) -> None:
         """Count an update; shard 0's (every shard sees every gradient) also drive the trace, the progress

@@ -12,8 +12,9 @@ jobs under exactly that sharing (SimPy events at each arrival and completion);
 a server shard's work (per message received and sent, per update) is timed by
 its own clock as before, stretched by slowdown(k + 1) for the k processes busy
 when it starts, and counts as a busy process for the computes while it runs.
-Its time is fixed when it is timed: computes that start while it runs do not
-slow it (an under-count where computes are long and frequent).
+Its time is fixed when it is timed, so computes that start while it runs
+cannot slow it; they get the cores it leaves instead (it holds 1/factor of
+one), so the node never does more work than its cores can.
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
@@ -99,9 +100,10 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
 
 class Node:
     """One node's cores. Computes are processor-sharing jobs: all progress at the same rate
-    1/slowdown(jobs + busy servers), so each job finishes when the node's virtual time (service per job so
-    far) passes its tag, virtual time at its arrival + its work alone. One SimPy event is pending for the
-    earliest finish; an arrival or new server work reschedules it (stale events carry an old token)."""
+    1/slowdown(jobs + busy servers), and at most (cores the server work leaves) / jobs, so each job finishes
+    when the node's virtual time (service per job so far) passes its tag, virtual time at its arrival + its
+    work alone. One SimPy event is pending for the earliest finish; an arrival or new server work reschedules
+    it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
                  rng: np.random.Generator | None = None, cores: float | None = None,
@@ -111,9 +113,10 @@ class Node:
         # log-sd of the factor on a compute starting beside k = 1, 2, … busy processes (lognormal of mean 1)
         self.spread = [math.sqrt(math.log1p(cv * cv)) for cv in contention]
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
+        self.capacity = cores  # with one: computes get no more of the cores than the server work leaves
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
         self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
-        self.servers: list[tuple[float, float]] = []  # server work (start, end) not yet over
+        self.servers: list[tuple[float, float, float]] = []  # server work (start, end, share of a core) not yet over
         self.virtual = self.clock = 0.0
         self.token = self.order = 0
 
@@ -130,14 +133,15 @@ class Node:
         """How many of the jobs running now would still run at t (not before now) at today's rate."""
         now = self.env.now
         self._advance(now)
-        rate = self.slowdown(len(self.jobs) + self._servers_at(now))
-        return sum(1 for job in self.jobs if (job[0] - self.virtual) * rate > t - now)
+        rate = self._rate(len(self.jobs), now)
+        return sum(1 for job in self.jobs if not rate or (job[0] - self.virtual) / rate > t - now)
 
-    def serve(self, start: float, end: float) -> None:
-        """A server on this node works from `start` (not before now) to `end`."""
+    def serve(self, start: float, end: float, factor: float = 1.0) -> None:
+        """A server on this node works from `start` (not before now) to `end`, `factor` times slower than alone
+        (`factor(start)`): it holds 1/factor of a core all that time."""
         if end > start:
             self._advance(self.env.now)
-            self.servers.append((start, end))
+            self.servers.append((start, end, 1.0 / factor))
             self._reschedule()
 
     def woken(self, at: float) -> float:
@@ -150,11 +154,12 @@ class Node:
         by `at` or not booked yet."""
         now = self.env.now
         at = max(at, now)
-        busy = [end - at for start, end in self.servers if start <= at < end]
+        busy = [end - at for start, end, _ in self.servers if start <= at < end]
         if self.jobs:
             self._advance(now)
-            rate = self.slowdown(len(self.jobs) + self._servers_at(now))
-            busy += [left for left in ((job[0] - self.virtual) * rate - (at - now) for job in self.jobs
+            rate = self._rate(len(self.jobs), now)
+            busy += [left for left in ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf
+                                       for job in self.jobs
                                        if job[3] is not None and job[2] < at) if left > 0]
         busy += [math.inf for start in self.arriving.values() if start < at]
         k = len(busy)
@@ -219,17 +224,27 @@ class Node:
     # --- virtual time ---------------------------------------------------------------------------
 
     def _servers_at(self, t: float) -> int:
-        return sum(1 for a, b in self.servers if a <= t < b)
+        return sum(1 for a, b, _ in self.servers if a <= t < b)
+
+    def _rate(self, k: int, t: float) -> float:
+        """Per-job rate of k computes at t (while the server work stays as it is): processor sharing with the
+        busy server work, but no more than the cores it leaves. Server work's time is fixed when it is timed,
+        so a compute starting after it cannot slow it, and the computes get what is left."""
+        rate = 1.0 / self.slowdown(k + self._servers_at(t))
+        if self.capacity is None or not k:
+            return rate
+        held = sum(share for a, b, share in self.servers if a <= t < b)
+        return min(rate, max(0.0, self.capacity - held) / k)
 
     def _segments(self, t: float) -> Iterator[tuple[float, float]]:
-        """From t on: (segment end, per-job rate) of the pieces where the number of busy servers is constant;
-        the last piece never ends."""
-        points = sorted({p for span in self.servers for p in span if p > t})
+        """From t on: (segment end, per-job rate) of the pieces where the server work busy is constant; the last
+        piece never ends (and has no server work: its rate is not 0)."""
+        points = sorted({p for span in self.servers for p in span[:2] if p > t})
         k = len(self.jobs)
         for p in points:
-            yield p, 1.0 / self.slowdown(k + self._servers_at(t))
+            yield p, self._rate(k, t)
             t = p
-        yield float("inf"), 1.0 / self.slowdown(k + self._servers_at(t))
+        yield float("inf"), self._rate(k, t)
 
     def _advance(self, t: float) -> None:
         """Bring virtual time forward to t (jobs unchanged meanwhile) and drop server work that is over."""

@@ -180,6 +180,21 @@ def test_server_work_is_slowed_by_the_computes_still_running_when_it_starts():
     assert node.factor(0.0005) == 2.0 and node.factor(0.001) == 1.0
 
 
+def test_computes_get_only_the_cores_that_server_work_leaves():
+    """Server work's time is fixed when it is timed, so a compute that starts after it cannot slow it; the
+    compute gets what is left. One core: server work timed alone (factor 1) holds the whole core for its 1 ms,
+    so a compute of 1 ms alone starting beside it ends at 2 ms (processor sharing would end it at 1.5 ms, the
+    core doing 1.5 ms of work in 1 ms). Server work timed beside a compute (factor 2) holds half the core, and
+    the compute runs at half speed beside it, ending at 1.5 ms."""
+    ended = []
+    for factor in (1.0, 2.0):
+        node = _node(cores=1)
+        node.serve(0.0, 0.001, factor)
+        node.compute(0.0, 0.001, ended.append)
+        node.env.run()
+    assert ended == pytest.approx([0.002, 0.0015])
+
+
 def test_a_push_to_a_busy_server_still_waits_for_its_receive_thread(run_sim):
     """hardsync, λ = 2 on a 2-core node with its server, waits for a core of mean 5 ms: both learners compute T
     and push at once. The first push finds nothing else busy (the other compute has just ended) and is taken in
