@@ -230,11 +230,11 @@ class Node:
         """Per-job rate of k computes at t (while the server work stays as it is): processor sharing with the
         busy server work, but no more than the cores it leaves. Server work's time is fixed when it is timed,
         so a compute starting after it cannot slow it, and the computes get what is left."""
-        rate = 1.0 / self.slowdown(k + self._servers_at(t))
+        held = [share for a, b, share in self.servers if a <= t < b]
+        rate = 1.0 / self.slowdown(k + len(held))
         if self.capacity is None or not k:
             return rate
-        held = sum(share for a, b, share in self.servers if a <= t < b)
-        return min(rate, max(0.0, self.capacity - held) / k)
+        return min(rate, max(0.0, self.capacity - sum(held)) / k)
 
     def _segments(self, t: float) -> Iterator[tuple[float, float]]:
         """From t on: (segment end, per-job rate) of the pieces where the server work busy is constant; the last

@@ -8,7 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from rudra.analysis.compare import HEADER, QUANTITIES, Row, compare, figure, staleness_distribution, tv_distance
+from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, figure, phase_quantity, staleness_distribution,
+                                    tv_distance)
 from rudra.analysis.phases import CYCLE, PHASES
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
@@ -83,10 +84,10 @@ def test_the_phases_panel_stacks_each_sides_phases_and_marks_its_cycle(runs):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["learner cycle (push to push)", *PHASES]
     row = {r.quantity: r for r in c.rows}
     bars = [(p.get_x(), p.get_width()) for p in ax.patches]  # simulated's three segments, then real's
-    assert [w for _, w in bars] == pytest.approx([row[f"phase: {n}"].predicted for n in PHASES]
-                                                 + [row[f"phase: {n}"].mean for n in PHASES])
+    assert [w for _, w in bars] == pytest.approx([row[phase_quantity(n)].predicted for n in PHASES]
+                                                 + [row[phase_quantity(n)].mean for n in PHASES])
     assert bars[1][0] == pytest.approx(bars[0][1]) and bars[2][0] == pytest.approx(bars[0][1] + bars[1][1])
-    assert ax.get_lines()[1].get_xdata()[0] == pytest.approx(row[f"phase: {CYCLE}"].mean)
+    assert ax.get_lines()[1].get_xdata()[0] == pytest.approx(row[phase_quantity(CYCLE)].mean)
 
 
 def test_further_simulated_runs_make_the_prediction_their_mean(runs, tmp_path, capsys):
