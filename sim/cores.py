@@ -267,7 +267,7 @@ class Node:
         tag, a, v = self.jobs[0][0], self.clock, self.virtual
         for end, rate in self._segments(a):
             if v + (end - a) * rate >= tag:
-                t = a + (tag - v) / rate
+                t = a + (tag - v) / rate if tag > v else a  # done already (its rate may be 0: server work holds every core)
                 break
             v += (end - a) * rate
             a = end

@@ -195,6 +195,18 @@ def test_computes_get_only_the_cores_that_server_work_leaves():
     assert ended == pytest.approx([0.002, 0.0015])
 
 
+def test_a_compute_ending_as_server_work_takes_every_core_ends_then():
+    """A compute of 1 ms on one core is done at 1 ms just as server work booked then takes the whole core: its
+    rate from then on is 0, yet it ends at 1 ms, not never (nor with a division by zero)."""
+    ended = []
+    node = _node(cores=1)
+    node.compute(0.0, 0.001, ended.append)
+    node.env.run(until=0.001)  # the compute's end is due now and not processed yet
+    node.serve(0.001, 0.002, 1.0)
+    node.env.run()
+    assert ended == pytest.approx([0.001])
+
+
 def test_a_push_to_a_busy_server_still_waits_for_its_receive_thread(run_sim):
     """hardsync, λ = 2 on a 2-core node with its server, waits for a core of mean 5 ms: both learners compute T
     and push at once. The first push finds nothing else busy (the other compute has just ended) and is taken in
