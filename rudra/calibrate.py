@@ -103,12 +103,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     for j, (busy_gap, duty) in enumerate(zip(m.busy_gaps, m.busy_duty), start=1):
         wait = (busy_gap - gap) / 2 / min(1.0, max(j * duty, 1e-3) / m.cpus)
         wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
-    # a compute beside j busy processes spreads more than alone (the OS preempts it now and then); a product of
-    # independent lognormal factors adds their log-variances, so the preemption factor's is the difference
-    contention = []
-    for times in m.busy_computes:
-        extra = max(0.0, _log_var(times) - _log_var(m.alone_compute))
-        contention.append(max(math.sqrt(math.expm1(extra)), contention[-1] if contention else 0.0))
+    # computes beside busy processes, their median and p90 over alone's median: reported beside the simulator's
+    # preemption (their time alone, now and then a hold of the core of mean wakeup), not fitted
+    held = [np.percentile(t, [50, 90]) / np.median(m.alone_compute) for t in m.busy_computes]
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
     # The first gradients cost more than the steady ones (lazy initialisation, cold caches, the optimizer's
     # state): the server's part is its first update's, timed alone; the learner's is the rest.
@@ -125,7 +122,6 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
-                **({"contention_cv": [_sig(c) for c in contention]} if any(contention) else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
                 "update_seconds": m.update_seconds}
@@ -168,10 +164,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"that gap beside j = 1..{len(m.busy_gaps)} processes (pausing a gap after each minibatch while j < cores): "
         f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, computing "
         f"{' '.join(f'{100 * d:.0f}' for d in m.busy_duty)} % of the time, so a message that finds its core busy waits "
-        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup); its computes then spread with cv "
-        f"{' '.join(f'{_cv(t):.2f}' for t in m.busy_computes)} (alone {_cv(m.alone_compute):.2f}, both of the "
-        f"logarithm), so the OS's preemption adds a factor of cv {' '.join(f'{c:.2f}' for c in contention)} "
-        "(contention_cv)" if m.busy_gaps else
+        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup); its computes then took, as a multiple of "
+        f"their median alone, median {' '.join(f'{q[0]:.2f}' for q in held)} and p90 "
+        f"{' '.join(f'{q[1]:.2f}' for q in held)} (the simulator: their time alone, now and then a hold "
+        "of their core of mean wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]
@@ -187,16 +183,6 @@ def drift_line(m, mu: int) -> str:
             f"{end * 1e3:.4g} ms at the end ({100 * change:+.0f} %)"
             + (f"; that is more than {100 * DRIFT:.0f} %: the machine changed while it was measured, so this profile "
                "may not predict it; calibrate again when it is quieter" if abs(change) > DRIFT else ""))
-
-
-def _log_var(times: list[float]) -> float:
-    """The variance of the times' logarithm: a lognormal's spread, which a few long stalls do not dominate."""
-    return float(np.var(np.log(times)))
-
-
-def _cv(times: list[float]) -> float:
-    """The cv of the lognormal with the times' log-variance."""
-    return math.sqrt(math.expm1(_log_var(times)))
 
 
 def _sig(v):

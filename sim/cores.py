@@ -48,11 +48,17 @@ push waits for its shard's receive thread even while the shard's message loop
 works: the thread is its own, and a real server's "received" time (run.json
 runtime.push_path) grows with the load whether or not the loop is busy.
 
-Preemption: a compute that starts while k other processes are busy takes a
-lognormal factor of mean 1 and cv `contention_cv[k-1]`: now and then the OS
-takes its core away for a slice. Real computes beside busy processes spread
-far more than alone (the cnn's cv 0.08 alone, 0.5 beside four), and that
-spread is what widens a real run's staleness at λ = 4.
+Preemption: a real compute beside busy processes is not slowed evenly, as
+processor sharing would have it. It runs at its speed alone, and now and then
+the OS gives its core to another process for a whole hold: in the cnn's async
+λ = 4 runs a compute's median is its time alone, its p90 more than twice that
+(cv 0.5, against 0.08 alone). That tail is what widens a real run's
+staleness. So a compute of work w that starts while k other processes are
+busy, where processor sharing would stretch it by s, loses a Poisson number
+of holds of mean w (s − 1) / h, each exponential of mean h = `wakeup[k-1]`
+(the time a core once taken stays taken, as a woken message waits for it),
+and is booked as work (w + lost) / s: sharing stretches that by s again, so
+its mean is sharing's and its spread the OS's.
 """
 from __future__ import annotations
 
@@ -91,7 +97,7 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
         if n is not None:
             count[n] = count.get(n, 0) + 1
     shared = [n for n, k in count.items() if k > 1 and law is not None]
-    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node, cluster.contention_cv)
+    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node)
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
@@ -106,12 +112,9 @@ class Node:
     it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
-                 rng: np.random.Generator | None = None, cores: float | None = None,
-                 contention: tuple[float, ...] = ()):
+                 rng: np.random.Generator | None = None, cores: float | None = None):
         self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
         self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
-        # log-sd of the factor on a compute starting beside k = 1, 2, … busy processes (lognormal of mean 1)
-        self.spread = [math.sqrt(math.log1p(cv * cv)) for cv in contention]
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.capacity = cores  # with one: computes get no more of the cores than the server work leaves
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
@@ -200,13 +203,24 @@ class Node:
     def _add(self, order: int, work: float, done: Callable[[float], None] | None) -> None:
         now = self.env.now
         self._advance(now)
-        if done is not None and self.spread:  # a compute, not off-path work: the others busy may preempt it
-            k = sum(1 for job in self.jobs if job[3] is not None) + self._servers_at(now)
-            if k:
-                s = self.spread[min(k, len(self.spread)) - 1]
-                work *= self.rng.lognormal(-s * s / 2, s)
+        if done is not None and self.wakeup:  # a compute, not off-path work: the others busy may preempt it
+            work = self._preempted(work, now)
         heapq.heappush(self.jobs, (self.virtual + work, order, now, done))
         self._reschedule()
+
+    def _preempted(self, work: float, now: float) -> float:
+        """The work to book for a compute of `work` starting now: its own, plus the holds of its core it loses
+        to the processes busy beside it, over the stretch sharing gives it now (module docstring)."""
+        k = sum(1 for job in self.jobs if job[3] is not None) + self._servers_at(now)
+        if not k:
+            return work
+        rate = self._rate(len(self.jobs) + 1, now)
+        stretch = 1.0 / rate if rate > 0 else self.slowdown(k + 1)  # server work holding every core: not for ever
+        hold = self.wakeup[min(k, len(self.wakeup)) - 1]
+        if stretch <= 1.0 or hold <= 0.0:  # holds of no time: the stretch itself, evenly (sharing)
+            return work
+        holds = self.rng.poisson(work * (stretch - 1.0) / hold)
+        return (work + (self.rng.gamma(holds, hold) if holds else 0.0)) / stretch
 
     def _finish(self, event) -> None:
         if event.value != self.token:

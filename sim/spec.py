@@ -124,14 +124,9 @@ class ClusterSpec:
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "mean seconds a message waits for its receiver to get a core, with k = 1, 2, … "
                                      "other processes busy on its node (rudra calibrate; once all cores are busy, "
-                                     "no longer than the process holding the core stays busy); beyond the list: its "
-                                     "last value; left out: none"})
-    contention_cv: tuple[float, ...] = field(
-        default=(), metadata={"each": {"min": 0.0},
-                              "doc": "coefficient of variation of a lognormal factor (mean 1) on the time of a compute "
-                                     "that starts while k = 1, 2, … other processes are busy on its node: the OS "
-                                     "preempts it now and then (rudra calibrate); beyond the list: its last value; "
-                                     "left out: none"})
+                                     "no longer than the process holding the core stays busy), and the mean hold a "
+                                     "compute loses its core for when the OS preempts it; beyond the list: its "
+                                     "last value; left out: none (computes shared evenly)"})
     fan_in: int | None = field(
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(
