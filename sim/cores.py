@@ -118,7 +118,7 @@ class Node:
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.capacity = cores  # with one: computes get no more of the cores than the server work leaves
         self.jobs: list[tuple[float, int, float, Callable[[float], None]]] = []  # (tag, order, start, done)
-        self.arriving: dict[int, float] = {}  # order -> start of jobs whose start is still ahead
+        self.arriving: dict[int, tuple[float, float]] = {}  # order -> (start, work) of jobs whose start is ahead
         self.servers: list[tuple[float, float, float]] = []  # server work (start, end, share of a core) not yet over
         self.virtual = self.clock = 0.0
         self.token = self.order = 0
@@ -153,18 +153,19 @@ class Node:
         processes), its core is busy with chance min(1, k / cores), held by one of them at random; then, while a
         core is idle, a wait uniform on (0, 2 wakeup[k-1]); once every core is busy, an exponential wait of mean
         wakeup[k-1], no longer than that one stays busy. A compute counts if it started before `at` (one starting
-        then was woken with this message) and would still run then at today's rate; the sender's own work is over
-        by `at` or not booked yet."""
+        then was woken with this message) and would still run then at today's rate, one booked to start later
+        than now too; the sender's own work is over by `at` or not booked yet."""
         now = self.env.now
         at = max(at, now)
         busy = [end - at for start, end, _ in self.servers if start <= at < end]
         if self.jobs:
             self._advance(now)
-            rate = self._rate(len(self.jobs), now)
-            busy += [left for left in ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf
-                                       for job in self.jobs
-                                       if job[3] is not None and job[2] < at) if left > 0]
-        busy += [math.inf for start in self.arriving.values() if start < at]
+        rate = self._rate(max(1, len(self.jobs)), now)
+        busy += [left for left in ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf
+                                   for job in self.jobs
+                                   if job[3] is not None and job[2] < at) if left > 0]
+        busy += [left for left in (work / rate - (at - start) if rate else math.inf
+                                   for start, work in self.arriving.values() if start < at) if left > 0]
         k = len(busy)
         rng = self.rng
         if not k or not self.wakeup or rng.random() * self.cores >= k:
@@ -185,7 +186,7 @@ class Node:
         """A compute of `work` seconds alone starts at t0 (not before now); done(t1) is called when it ends."""
         self.order += 1
         if t0 > self.env.now:
-            self.arriving[self.order] = t0
+            self.arriving[self.order] = (t0, work)
             Timeout(self.env, t0 - self.env.now, (self.order, work, done)).callbacks.append(self._arrive)
         else:
             self._add(self.order, work, done)
@@ -193,7 +194,7 @@ class Node:
     def unfinished(self) -> Iterator[float]:
         """Starts of the computes not finished yet (running or still to start)."""
         yield from (job[2] for job in self.jobs if job[3] is not None)
-        yield from self.arriving.values()
+        yield from (start for start, _ in self.arriving.values())
 
     def _arrive(self, event) -> None:
         order, work, done = event.value
