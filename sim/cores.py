@@ -158,14 +158,14 @@ class Node:
         now = self.env.now
         at = max(at, now)
         busy = [end - at for start, end, _ in self.servers if start <= at < end]
-        if self.jobs:
+        if self.jobs or self.arriving:
             self._advance(now)
-        rate = self._rate(max(1, len(self.jobs)), now)
-        busy += [left for left in ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf
-                                   for job in self.jobs
-                                   if job[3] is not None and job[2] < at) if left > 0]
-        busy += [left for left in (work / rate - (at - start) if rate else math.inf
-                                   for start, work in self.arriving.values() if start < at) if left > 0]
+            rate = self._rate(max(1, len(self.jobs)), now)
+            busy += [left for left in ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf
+                                       for job in self.jobs
+                                       if job[3] is not None and job[2] < at) if left > 0]
+            busy += [left for left in (work / rate - (at - start) if rate else math.inf
+                                       for start, work in self.arriving.values() if start < at) if left > 0]
         k = len(busy)
         rng = self.rng
         if not k or not self.wakeup or rng.random() * self.cores >= k:
@@ -282,7 +282,7 @@ class Node:
         tag, a, v = self.jobs[0][0], self.clock, self.virtual
         for end, rate in self._segments(a):
             if v + (end - a) * rate >= tag:
-                t = a + (tag - v) / rate if tag > v else a  # done already (its rate may be 0: server work holds every core)
+                t = a + (tag - v) / rate if tag > v else a  # done already: its rate may be 0 (cores all held)
                 break
             v += (end - a) * rate
             a = end
