@@ -286,6 +286,8 @@ class Cluster:
         shard = self.shards[s]
         if shard.free > t:
             t = shard.free
+        elif shard.node is not None:  # its loop waits on the inbox: the receive thread wakes it (sim/cores.py)
+            t += shard.node.woken(t, handed=True)
         start, node = t, shard.node
         recv, push, send, f = self.costs
         if node is not None:  # slower while the processes it shares cores with work

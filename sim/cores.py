@@ -47,6 +47,14 @@ digits mlp's λ = 2 runs 13-14 % slower than real ones (this way: 2-3 %). A
 push waits for its shard's receive thread even while the shard's message loop
 works: the thread is its own, and a real server's "received" time (run.json
 runtime.push_path) grows with the load whether or not the loop is busy.
+A message that finds its shard's message loop idle (blocked on the inbox)
+wakes a second thread: the receive thread hands it to the loop. The loop takes
+the core the receive thread leaves, so while a core is idle this costs
+nothing (a real run's "queued" is 0.05 ms at λ = 1 and 0.1 ms in hardsync at
+λ = 2); once every core is busy other runnable processes are queued for that
+core too, and the loop waits as any woken thread does. Without that second
+wait, async at λ = 4 came out 10-12 % fast on both tasks: a real push there
+waits 0.8 ms for the loop, four times the loop's own time for it.
 
 Preemption: a real compute beside busy processes is not slowed evenly, as
 processor sharing would have it. It runs at its speed alone, and now and then
@@ -147,14 +155,15 @@ class Node:
             self.servers.append((start, end, 1.0 / factor))
             self._reschedule()
 
-    def woken(self, at: float) -> float:
+    def woken(self, at: float, handed: bool = False) -> float:
         """Seconds a message reaching a process of this node at `at` (not before now) waits for its core (module
         docstring): with k processes busy then (computes and server work; off-path work is threads of those, not
         processes), its core is busy with chance min(1, k / cores), held by one of them at random; then, while a
         core is idle, a wait uniform on (0, 2 wakeup[k-1]); once every core is busy, an exponential wait of mean
         wakeup[k-1], no longer than that one stays busy. A compute counts if it started before `at` (one starting
         then was woken with this message) and would still run then at today's rate, one booked to start later
-        than now too; the sender's own work is over by `at` or not booked yet."""
+        than now too; the sender's own work is over by `at` or not booked yet. A thread `handed` the message by
+        another thread of its process takes the core that one leaves: it waits only once every core is busy."""
         now = self.env.now
         at = max(at, now)
         busy = [end - at for start, end, _ in self.servers if start <= at < end]
@@ -172,7 +181,7 @@ class Node:
             return 0.0
         mean = self.wakeup[min(k, len(self.wakeup)) - 1]
         if k < self.cores:
-            return rng.uniform(0.0, 2 * mean)
+            return 0.0 if handed else rng.uniform(0.0, 2 * mean)
         return min(mean * rng.exponential(), busy[int(rng.random() * k)])
 
     # --- computes -------------------------------------------------------------------------------

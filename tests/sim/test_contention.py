@@ -251,6 +251,34 @@ def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
     assert full.woken(SOON) == pytest.approx(0.0002)
 
 
+def test_a_thread_handed_the_message_waits_only_once_every_core_is_busy():
+    """The message loop, woken by its receive thread, takes the core that thread leaves: with one of 2 cores busy
+    it does not wait (a receiver woken from outside waits wakeup[0]); with both busy other processes are queued
+    for that core and it waits as a woken receiver does (the 0.0002 s left on the one holding it)."""
+    idle = _node(cores=2)
+    idle.compute(0.0, 1.0, lambda t: None)
+    idle.env.run(until=0.9998)
+    assert idle.woken(SOON, handed=True) == 0.0 and idle.woken(SOON) == pytest.approx(0.001)
+    full = _node(cores=2)
+    full.compute(0.0, 0.0001, lambda t: None)
+    full.compute(0.0, 1.0, lambda t: None)
+    assert full.woken(SOON, handed=True) == pytest.approx(0.0002)
+
+
+def test_a_message_wakes_the_shards_loop_only_when_the_loop_is_idle(run_sim, monkeypatch):
+    """hardsync, λ = 2 on a 2-core node with its server, R per message received; woken threads wait 0 and a
+    handed one D. Both learners push at T: the first push finds the loop idle (waiting on its inbox), so it
+    waits D for the loop, then R; the second finds the loop busy with the first and is served after it without
+    a wake-up. Every round: T + D + 2R (without the loop's wake-up, T + 2R; woken for both pushes, T + 2D + 2R)."""
+    t, r, d = 0.01, 0.002, 0.003
+    monkeypatch.setattr(Node, "woken", lambda self, at, handed=False: d if handed else 0.0)
+    run = run_sim({"name": "hardsync", "learners": 2},
+                  cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
+                           "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
+    rounds = np.diff(run.csv("updates").t.to_numpy())
+    assert rounds.tolist() == pytest.approx([t + d + 2 * r] * len(rounds))
+
+
 def test_while_a_core_is_idle_the_wait_is_the_rest_of_a_hold():
     """2 cores, one compute busy: a message that finds its core busy waits uniformly on (0, 2 × wakeup[0]), the
     rest of a hold seen at a random moment (20000 draws, of which about half wait: the mean within 3 %, about 4
