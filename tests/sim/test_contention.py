@@ -312,7 +312,7 @@ def test_a_compute_beside_busy_processes_runs_alone_and_loses_whole_holds_of_its
     (holds of 4 ms: mean 0.5 hold) 61 % take 1 ms and the mean is 3 ms. 4000 computes: the fractions within
     0.03 (about 4 standard errors), the means within 5 % (about 4). Alone, or without a wakeup table (sharing
     evenly), every compute takes exactly its stretch."""
-    for others, hold, none in [(1, 0.001, np.exp(-1)), (2, 0.004, np.exp(-0.5))]:
+    for others, none in [(1, np.exp(-1)), (2, np.exp(-0.5))]:
         times = _computes((0.001, 0.004), others)
         assert np.mean(np.isclose(times, 1e-3)) == pytest.approx(none, abs=0.03)
         assert times.mean() == pytest.approx((others + 1) * 1e-3, rel=0.05)
