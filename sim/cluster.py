@@ -429,7 +429,7 @@ class Cluster:
                 continue
             arrival = hop(t, net.shard_bytes, net.up[l], net.shard_in[s], net.latency)[1]
             if self.contended:  # off the plain path: one test per message
-                arrival = self._reached(l, s, arrival, pull)
+                arrival = self._reached(l, s, arrival, pull, push=True)
             if self.inline:
                 self._serve(s, (item,), arrival)
             else:
@@ -452,9 +452,10 @@ class Cluster:
         self._pushed(event)
         self._at(max(self.returns[l], self.net.up[l].free), l, self._sent)
 
-    def _reached(self, l: int, s: int, arrival: float, pull: bool) -> float:
-        """When learner l's message, arriving at shard s at `arrival` by the network alone, is taken in: after the
-        shard's receive thread for l waits for a core (busy message loop or not: the thread is its own), and
+    def _reached(self, l: int, s: int, arrival: float, pull: bool, push: bool) -> float:
+        """When learner l's message (a gradient, a pull or both), arriving at shard s at `arrival` by the network
+        alone, is taken in: after the shard's receive thread for l waits for a core (busy message loop or not: the
+        thread is its own; a compute holding that core loses the server's CPU for the message, sim/cores.py), and
         (adv*) not before the messages sent before it on the same connection; an adv* push that finds no free
         slot there also keeps its sender's send from returning until one is free."""
         shard = self.shards[s]
@@ -462,7 +463,8 @@ class Cluster:
         if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
             self.returns[l] = max(self.returns[l], ends[0])
         if shard.node is not None:
-            arrival += shard.node.woken(arrival)
+            recv, push_cost, send, _ = self.costs
+            arrival += shard.node.woken(arrival, takes=recv + push * push_cost + pull * send)
         if ends is not None:  # adv* without a tree: one connection per learner and shard
             channel = self.channel[s]
             if channel[l] > arrival:
@@ -570,7 +572,7 @@ class Cluster:
             elif d is PULL:
                 self.t_pull[l] = t
                 for s in range(self.S):
-                    arrive = self._reached(l, s, t + self.net.request_delay, True)
+                    arrive = self._reached(l, s, t + self.net.request_delay, True, push=False)
                     self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
             else:  # COMPUTE
                 c, x = self.compute_times[l] * self.jitter(), self.exchange

@@ -271,12 +271,47 @@ def test_a_message_wakes_the_shards_loop_only_when_the_loop_is_idle(run_sim, mon
     waits D for the loop, then R; the second finds the loop busy with the first and is served after it without
     a wake-up. Every round: T + D + 2R (without the loop's wake-up, T + 2R; woken for both pushes, T + 2D + 2R)."""
     t, r, d = 0.01, 0.002, 0.003
-    monkeypatch.setattr(Node, "woken", lambda self, at, handed=False: d if handed else 0.0)
+    monkeypatch.setattr(Node, "woken", lambda self, at, handed=False, takes=0.0: d if handed else 0.0)
     run = run_sim({"name": "hardsync", "learners": 2},
                   cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
                            "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
     rounds = np.diff(run.csv("updates").t.to_numpy())
     assert rounds.tolist() == pytest.approx([t + d + 2 * r] * len(rounds))
+
+
+def test_a_receiver_that_gets_a_computes_core_takes_its_work_from_that_compute():
+    """2 cores, one compute of 1 s running (a core idle): a receive thread woken at 0.5 s finds its core held by
+    that compute, waits wakeup[0] and runs its 0.003 s of work there, so the compute ends at 1.003 s. A wait that
+    outlasts the compute (woken at 0.9998 s), a handed thread (it takes its waker's core) and a message that finds
+    both cores busy (sharing already slows the computes for the server's work) take nothing."""
+    def ends(woken_at: float, **woken) -> list:
+        node, ended = _node(cores=2), []
+        node.compute(0.0, 1.0, ended.append)
+        node.env.run(until=woken_at)
+        node.woken(SOON + woken_at, **woken)
+        node.env.run()
+        return ended
+    assert ends(0.5, takes=0.003) == pytest.approx([1.003])
+    assert ends(0.9998, takes=0.003) == pytest.approx([1.0])
+    assert ends(0.5, takes=0.003, handed=True) == pytest.approx([1.0])
+    assert ends(0.5) == pytest.approx([1.0])
+    full, ended = _node(cores=2), []
+    full.compute(0.0, 1.0, ended.append)
+    full.compute(0.0, 1.0, ended.append)
+    full.env.run(until=0.5)
+    full.woken(SOON + 0.5, takes=0.003)
+    full.env.run()
+    assert ended == pytest.approx([2.0, 2.0])  # slowdown(2) = 2 on this node
+
+
+def test_a_compute_booked_to_start_later_loses_the_work_of_a_receiver_woken_on_its_core():
+    """The compute holding the core may be booked to start before the message and not have started yet (its
+    start is in the future when the message is timed): it loses the receiver's work all the same."""
+    node, ended = _node(cores=2), []
+    node.compute(0.1, 1.0, ended.append)
+    node.woken(0.5, takes=0.003)
+    node.env.run()
+    assert ended == pytest.approx([1.103])
 
 
 def test_while_a_core_is_idle_the_wait_is_the_rest_of_a_hold():
