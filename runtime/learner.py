@@ -7,8 +7,8 @@ loop, pull → compute → push, the next pull riding on the push. adv*: the
 compute loop carries out every decision, a push thread and a pull thread per
 shard move the bytes, so compute overlaps both transfers; a pull leaves only after the
 pushes handed over before it (a learner's messages keep their order).
-Times sent to the server are on shard 0's clock (offset learned from each
-of its replies).
+Times sent to the server are on shard 0's clock (clock.py: the offset from
+its replies, the one delayed least).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from rudra.models.step import flat_model
 from rudra.protocol import new_learner
 from rudra.protocol.learner import ADOPT, COMPUTE, PULL, PUSH
 
+from .clock import ShardClock
 from .compute import Worker, stream_at
 from .errors import LaunchError, first_line
 from .plan import Plan
@@ -46,7 +47,7 @@ class Learner:
         self.n_samples = len(data.train_y)
         self.replies = [Message(hi - lo) for lo, hi in self.bounds]
         self.pushes = [Message(hi - lo) for lo, hi in self.bounds]
-        self.offset = 0.0  # shard 0's run clock minus time.monotonic(): learner times are kept in monotonic
+        self.clock = ShardClock()  # learner times are kept in monotonic and put on shard 0's clock when sent
         self.notes = [Message(0) for _ in self.bounds]  # PULL and BYE: never the push buffers (adv* sends both at once)
         self.stream = None
         self.step = self.first_step = 0
@@ -96,7 +97,7 @@ class Learner:
         if kind == STOP:
             return None
         if shard == 0:
-            self.offset = msg.slot(VALUE) - time.monotonic()
+            self.clock.heard(msg.slot(VALUE), time.monotonic())
             if self.stream is None:
                 self.step = self.first_step = step
                 self.stream = stream_at(self.n_samples, self.index, self.plan.protocol.learners,
@@ -145,7 +146,7 @@ class Learner:
         grads = self.worker.grads
         for (lo, hi), msg in zip(self.bounds, self.pushes):
             msg.payload[:hi - lo].copy_(grads[lo:hi])
-        times = tuple(t + self.offset for t in (*times, time.monotonic()))
+        times = tuple(self.clock.at(t) for t in (*times, time.monotonic()))
         cpu = time.process_time() - self.cpu0
         for msg, v in zip(self.pushes, versions):
             msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss, cpu=cpu)

@@ -1,0 +1,31 @@
+"""Shard 0's run clock as a learner sees it, so that learner times in the trace line up with the server's.
+
+Each reply from shard 0 carries its run clock when sent; the learner reads
+time.monotonic() once it has the reply. Their difference is the offset
+between the two clocks less the reply's delay in flight (the server's send,
+the link, the learner's wake-up), never more. So the largest difference seen
+is the best estimate (Cristian's rule). Taking the latest one instead moves
+every learner time back by that reply's delay, and on a loaded node that
+delay is the learner's wait for a core: the trace then showed learners that
+never wait and pushes that take that much longer to be received.
+"""
+from __future__ import annotations
+
+
+class ShardClock:
+    """The offset of shard 0's run clock from this process's time.monotonic(), from the replies heard so far."""
+
+    def __init__(self) -> None:
+        self.offset: float | None = None
+
+    def heard(self, sent: float, now: float) -> None:
+        """A reply stamped `sent` on shard 0's clock arrived at `now` (time.monotonic())."""
+        sample = sent - now
+        if self.offset is None or sample > self.offset:
+            self.offset = sample
+
+    def at(self, t: float) -> float:
+        """Monotonic time t on shard 0's clock (after the first reply: learner times are taken after it)."""
+        if self.offset is None:
+            raise RuntimeError("no reply from shard 0 yet: its clock is unknown")
+        return t + self.offset
