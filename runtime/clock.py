@@ -4,10 +4,10 @@ Each reply from shard 0 carries its run clock when sent; the learner reads
 time.monotonic() once it has the reply. Their difference is the offset
 between the two clocks less the reply's delay in flight (the server's send,
 the link, the learner's wake-up), never more. So the largest difference seen
-is the best estimate (Cristian's rule). Taking the latest one instead moves
-every learner time back by that reply's delay, and on a loaded node that
-delay is the learner's wait for a core: the trace then showed learners that
-never wait and pushes that take that much longer to be received.
+is the best estimate (Cristian's rule). The latest one would move every
+learner time back by that reply's delay, which on a loaded node is the
+learner's wait for a core: learners would seem never to wait, and their
+pushes would seem that much slower to be received.
 """
 from __future__ import annotations
 
