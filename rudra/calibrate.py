@@ -76,6 +76,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         # noise (a slow window alone, which every ratio divides by) must not make sharing faster with more
         # processes, nor k processes computing each faster than c cores shared by k allow
         slowdown.append(round(max(s, slowdown[-1], k / m.cpus), 4))
+    # a compute beside learner-like processes costs more CPU than beside its server alone (n = 2, where the law's
+    # level is measured): caches hold more working sets; noise must not make it cheaper with more of them
+    inflation = [1.0]
+    for cpu in m.interleaved[1:]:
+        inflation.append(round(max(cpu / m.interleaved[0], inflation[-1]), 4))
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
     rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps))
@@ -121,6 +126,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     if dist != "constant":
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
+                **({"compute_inflation": inflation} if len(inflation) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
@@ -146,6 +152,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         drift_line(m, mu),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
+        f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {gap * 1e3:.3g} ms after each "
+        f"minibatch, as learners wait for weights: CPU per minibatch {' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)}"
+        f" ms, so a learner's compute on a node of n processes costs {' '.join(f'{x:.2f}' for x in inflation)} × its "
+        "time beside its server alone (compute_inflation)" if len(m.interleaved) > 1 else
+        "no process but the learner and its server on this node: no compute inflation measured",
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",

@@ -17,6 +17,12 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             gradient for S exchanges instead of one;
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
+  interleaved  k = 2 … the run's process count such processes, each
+            pausing one gap after each minibatch as a learner waits for its
+            weights: the CPU seconds of each compute. A compute that finds
+            caches others have filled costs more CPU: cnn μ = 32 here 1.71 ms
+            at k = 2, 1.85 at 4, 2.24 at 6 (+31 %), while computing back to
+            back they are slowed at most 9 % beyond sharing's k / cores;
   waking    the real learner and server again beside j = 1 … (process count
             − 2) other processes: how much longer each gap gets (a message's
             receiver waits for a core: the OS lets a woken thread wait up to a
@@ -104,6 +110,7 @@ class Measured:
 
     compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
+    interleaved: list[float]          # k = 2, 3, …: CPU seconds of a compute with k processes computing and pausing
     rtts: list[float]                 # seconds of each header-only round trip between two processes
     frames: list[float]               # seconds of each large frame of a one-way stream
     frame_bytes: int                  # bytes of one such frame
@@ -160,9 +167,14 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     if target.shards > 1:
         step(f"one learner and {target.shards} server shards, for real")
         sharded = _alone(target, target.shards)["alone_learner_cpu"]
+    gap = float(np.mean(alone["alone_gaps"]))
+    interleaved = []
+    for k in range(2, target.processes + 1):
+        step(f"{k} processes computing and pausing on {cores()} cores")
+        interleaved.append(float(np.mean(_gather(ctx, _interleaved_child, [(target, ctx.Barrier(k), gap)] * k))))
     busy_gaps, busy_duty, busy_computes = [], [], []
     for j in range(1, target.processes - 1):
-        pause = float(np.mean(alone["alone_gaps"])) if j < cores() else 0.0  # the module docstring: waking
+        pause = gap if j < cores() else 0.0  # the module docstring: waking
         step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
              + (" and pausing" if pause else ""))
         beside, duty = _beside(ctx, target, j, pause)
@@ -171,7 +183,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_duty.append(duty)
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
-    return Measured(compute=compute, slowdown=slowdown, cpus=cores(), load=load, busy_gaps=busy_gaps,
+    return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
+                    busy_gaps=busy_gaps,
                     compute_end=compute_end,
                     busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded,
                     shards=target.shards, **alone, **link)
@@ -218,17 +231,24 @@ def _answer(conn, fn, *args) -> None:
 
 # --- compute ----------------------------------------------------------------------------------------------
 
+def _worker(target: Target) -> tuple[Worker, Callable[[int], object]]:
+    """A learner's Worker on the target's model and data, with its torch threads, and its minibatch stream at μ."""
+    torch.set_num_threads(target.runtime.threads)
+    data = load_dataset(target.data, target.seed)
+    net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
+    n = len(data.train_y)
+    return Worker(net, data.train_x, data.train_y), lambda mu: stream_at(n, 0, 1, mu, target.seed,
+                                                                         target.data.sampling, 0)
+
+
 def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[float]]:
     """μ -> seconds of each minibatch computed within a timing window, as a learner computes them
     (runtime.compute.Worker on its stream, a PAUSE between minibatches); with a barrier, every process starts
     its window together and computes back to back (what sharing the cores costs)."""
-    torch.set_num_threads(target.runtime.threads)
-    data = load_dataset(target.data, target.seed)
-    net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
-    worker = Worker(net, data.train_x, data.train_y)
+    worker, stream_of = _worker(target)
     times = {}
     for mu in minibatches:
-        stream = stream_at(len(data.train_y), 0, 1, mu, target.seed, target.data.sampling, 0)
+        stream = stream_of(mu)
         for _ in range(WARMUP):
             worker.gradient(stream.next_indices())
         if barrier is not None:
@@ -248,14 +268,34 @@ def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> Non
     _answer(conn, _compute, target, minibatches, barrier)
 
 
+def _interleaved(target: Target, ready, pause: float) -> float:
+    """Once every such process is ready (`ready`, a barrier), compute minibatches at the run's μ for a timing
+    window, each followed by `pause` seconds of sleep as a learner waits for its weights: the mean CPU seconds
+    of one (what it costs, without its waits for a core)."""
+    worker, stream_of = _worker(target)
+    stream = stream_of(target.minibatch)
+    for _ in range(WARMUP):
+        worker.gradient(stream.next_indices())
+    ready.wait(CHILD_SECONDS)
+    cpu = []
+    end = time.perf_counter() + target.seconds
+    while time.perf_counter() < end or len(cpu) < 3:
+        start = time.process_time()
+        worker.gradient(stream.next_indices())
+        cpu.append(time.process_time() - start)
+        time.sleep(pause)
+    return float(np.mean(cpu))
+
+
+def _interleaved_child(target: Target, ready, pause: float, conn) -> None:
+    _answer(conn, _interleaved, target, ready, pause)
+
+
 def _busy(target: Target, ready, stop, pause: float) -> float:
     """Once every such process is ready (`ready`, a barrier), compute minibatches, each followed by `pause`
     seconds of sleep, until `stop` is set (at most CHILD_SECONDS); the fraction of that time spent computing."""
-    torch.set_num_threads(target.runtime.threads)
-    data = load_dataset(target.data, target.seed)
-    net = flat_model(target.model, data.input_shape, data.classes, target.seed, torch.device(target.runtime.device))
-    worker = Worker(net, data.train_x, data.train_y)
-    stream = stream_at(len(data.train_y), 0, 1, target.minibatch, target.seed, target.data.sampling, 0)
+    worker, stream_of = _worker(target)
+    stream = stream_of(target.minibatch)
     ready.wait(CHILD_SECONDS)
     computing, start = 0.0, time.perf_counter()
     end = start + CHILD_SECONDS

@@ -112,7 +112,9 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
         if n is not None:
             count[n] = count.get(n, 0) + 1
     shared = [n for n, k in count.items() if k > 1 and law is not None]
-    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node)
+    inflation = cluster.compute_inflation or (1.0,)
+    made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
+                    inflation[min(count[n], len(inflation) + 1) - 2])
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
@@ -127,8 +129,8 @@ class Node:
     it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
-                 rng: np.random.Generator | None = None, cores: float | None = None):
-        self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
+                 rng: np.random.Generator | None = None, cores: float | None = None, inflation: float = 1.0):
+        self.env, self.slowdown, self.wakeup, self.inflation = env, slowdown, wakeup, inflation
         self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.capacity = cores  # with one: computes get no more of the cores than the server work leaves
@@ -209,8 +211,10 @@ class Node:
         self._add(self.order, work, None)
 
     def compute(self, t0: float, work: float, done: Callable[[float], None]) -> None:
-        """A compute of `work` seconds alone starts at t0 (not before now); done(t1) is called when it ends."""
+        """A compute of `work` seconds alone starts at t0 (not before now); done(t1) is called when it ends. On
+        this node it costs `inflation` times that work (module docstring)."""
         self.order += 1
+        work *= self.inflation
         if t0 > self.env.now:
             self.arriving[self.order] = (t0, work)
             Timeout(self.env, t0 - self.env.now, (self.order, done)).callbacks.append(self._arrive)

@@ -120,6 +120,12 @@ class ClusterSpec:
                               "doc": "compute-time factor with k = 1, 2, … processes busy on one node (rudra "
                                      "calibrate); beyond the list: its last value × k / its length; left out: "
                                      "max(1, k / cores_per_node)"})
+    compute_inflation: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 1.0},
+                              "doc": "factor on a learner's compute and exchange time alone on a node that holds "
+                                     "n = 2, 3, … processes (rudra calibrate: the CPU of a minibatch beside "
+                                     "learner-like processes, over beside one: caches hold more working sets); "
+                                     "beyond the list: its last value; left out: 1"})
     wakeup: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "mean seconds a message waits for its receiver to get a core, with k = 1, 2, … "
@@ -148,6 +154,9 @@ class ClusterSpec:
             return "minibatch_seconds_at", self.minibatch_seconds_at, "left out without minibatch_seconds"
         if self.slowdown and self.slowdown[0] != 1.0:
             return "slowdown", list(self.slowdown), "a list starting at 1.0 (one process alone sets the scale)"
+        if self.compute_inflation and self.compute_inflation[0] != 1.0:
+            return ("compute_inflation", list(self.compute_inflation),
+                    "a list starting at 1.0 (n = 2, a learner and its server, sets the scale)")
         if self.speeds and self.speed_dist != "constant":
             return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
         for prefix in ("speed", "jitter", "update"):

@@ -91,6 +91,7 @@ DOCUMENTS = [
     ('[cluster]\nspeed_dist = "normal"', "cluster.speed_cv"),
     ('[cluster]\nupdate_cv = 0.5', "cluster.update_cv"),
     ('[cluster]\njitter_dist = "exponential"\njitter_cv = 1.5', "cluster.jitter_cv"),
+    ("[cluster]\ncompute_inflation = [1.2, 1.5]", "cluster.compute_inflation"),
     ("[train]\nlr_steps = [5, 5]", "train.lr_steps"),
     ('[model]\nname = "mlp"\nwidth = 0.5', "model.width"),
     ('[model]\nname = "small_cnn"\nhidden = [8]\n[data]\nname = "synthetic"', "model.hidden"),

@@ -101,7 +101,8 @@ def test_steady_compute_has_no_jitter():
 
 
 def measured(**changes) -> Measured:
-    base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], rtts=[1e-4, 3e-4] * 50,
+    base = dict(compute={4: [1e-3] * 50, 8: [1.8e-3] * 50}, slowdown=[1.0, 0.98, 1.6], interleaved=[2e-3, 2.2e-3],
+                rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
                 alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3,
@@ -205,6 +206,17 @@ def test_sharing_is_never_faster_than_the_cores_allow():
     exp = parse({"protocol": {"learners": 3}, "train": {"minibatch": 8}})
     cluster, _ = profile(exp, measured(slowdown=[1.0, 1.0, 1.2, 1.35, 2.6]))
     assert cluster["slowdown"] == [1.0, 1.0, 1.5, 2.0, 2.6]
+
+
+def test_compute_inflation_is_relative_to_a_learner_beside_its_server_and_never_falls():
+    """CPU per minibatch with n = 2..5 learner-like processes: each over n = 2's, and a dip (noise: more working
+    sets cannot make the caches warmer) held at the level before it; with only two processes, nothing to write."""
+    exp = parse({"protocol": {"learners": 3}, "train": {"minibatch": 8}})
+    cluster, lines = profile(exp, measured(interleaved=[2e-3, 2.2e-3, 2.1e-3, 2.6e-3]))
+    assert cluster["compute_inflation"] == [1.0, 1.1, 1.1, 1.3]
+    assert any("compute_inflation" in line for line in lines)
+    cluster, lines = profile(parse({"train": {"minibatch": 8}}), measured(interleaved=[2e-3]))
+    assert "compute_inflation" not in cluster
 
 
 @pytest.mark.parametrize("server, total, split", [(2e-3, 1e-3, (1e-3, 0.0)), (2e-3, -1e-3, (0.0, 0.0))])

@@ -33,6 +33,16 @@ def test_a_measured_slowdown_replaces_processor_sharing(run_sim):
     assert eight.csv("updates").t.diff().dropna().tolist() == pytest.approx([4.4 * T] * 5)
 
 
+@pytest.mark.parametrize("lam, factor", [(1, 1.0), (2, 1.2), (4, 1.5), (6, 1.5)])
+def test_a_compute_costs_the_inflation_of_its_nodes_process_count(run_sim, lam, factor):
+    """hardsync, λ learners and their server on one node of as many cores, compute_inflation [1, 1.2, 1.5] for
+    n = 2, 3, 4 processes: a round takes T times the entry for λ + 1 processes; beyond the list, its last."""
+    cluster = {"sample_seconds": T, "nodes": 1, "server_node": "shared", "cores_per_node": lam + 1,
+               "compute_inflation": [1.0, 1.2, 1.5]}
+    r = run_sim({"name": "hardsync", "learners": lam}, cluster=cluster, sim={"max_updates": 6})
+    assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([factor * T] * 5)
+
+
 def test_server_work_competes_with_compute_for_a_shared_core(run_sim):
     """adv*, λ = 1 and its server on one single-core node: the learner computes while the server applies the
     last gradient (U), so the core does T + U of work per gradient: one update per T + U. The server on a node
