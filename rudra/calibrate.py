@@ -210,7 +210,7 @@ def write_profile(path: Path, cluster: dict, lines: list[str]) -> None:
 def calibrate(exp: Experiment, out: Path, *, quick: bool, step: Callable[[str], None]) -> list[str]:
     """Measure this machine for `exp`, write its profile to `out`; returns the profile's description lines."""
     from rudra.runtime.calibrate import Target, measure  # torch loads only here
-    target = Target(model=exp.model, data=exp.data, runtime=exp.runtime, minibatch=exp.train.minibatch,
+    target = Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train,
                     shards=exp.protocol.shards, processes=exp.protocol.learners + exp.protocol.shards,
                     seed=exp.experiment.seed, seconds=QUICK_SECONDS if quick else SECONDS)
     cluster, lines = profile(exp, measure(target, step))

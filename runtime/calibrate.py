@@ -7,7 +7,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
   compute   the learner's gradient (runtime.compute.Worker) on the configured
             model and data, at several minibatch sizes μ;
   alone     one real learner and its server (runtime.launch.train, async, a
-            few hundred gradients): each compute as a learner that waits for
+            few hundred gradients, with the run's μ and optimizer: the
+            weights' values change what a compute costs, and the small cnn's
+            minibatch took 0.80 ms with lr 0.1, momentum 0.9 but 0.89-1.0 ms
+            with the run's 0.02 and 0.5): each compute as a learner that waits for
             weights between minibatches sees it, each gap from a compute's
             end to the next one's start (push, server, weights back), and the
             CPU seconds per gradient of the server and of the learner (run.json),
@@ -87,16 +90,20 @@ PAUSE = 0.0005            # a learner waits for weights between minibatches; a c
 
 @dataclass(frozen=True)
 class Target:
-    """What to measure: the run's model, data and launch settings, its μ and its number of processes."""
+    """What to measure: the run's model, data and launch settings, its μ and optimizer, its number of processes."""
 
     model: ModelSpec
     data: DataSpec
     runtime: RuntimeSpec
-    minibatch: int
+    train: TrainSpec   # the run's μ and optimizer: its weights' values change what a compute costs
     shards: int
     processes: int   # learners + shards: how many share this node in a local run
     seed: int
     seconds: float   # length of each timing window
+
+    @property
+    def minibatch(self) -> int:
+        return self.train.minibatch
 
     def minibatches(self) -> list[int]:
         """The μ the compute law is fitted over: μ/4 … 4μ (at least 1), five points when μ allows."""
@@ -418,12 +425,12 @@ def _pair_child(target: Target, rank: int, port: int, conn) -> None:
 # --- one learner for real -----------------------------------------------------------------------------------
 
 def _alone(target: Target, shards: int = 1) -> dict:
-    """One real learner and its server (async, base; with more shards adv; a few hundred gradients, no
-    evaluation but the last): the seconds of each compute, of each gap from a compute's end to the learner's
+    """One real learner and its server (async, base; with more shards adv; a few hundred gradients with the
+    run's μ and optimizer, no evaluation but the last): the seconds of each compute, of each gap from a compute's end to the learner's
     next compute, and both processes' CPU seconds per gradient (the server's: shard 0's)."""
     n_samples = train_samples(target.data)
     gradients = _rounds(target, 700)
-    train_spec = TrainSpec(minibatch=target.minibatch, epochs=gradients * target.minibatch / n_samples)
+    train_spec = replace(target.train, epochs=gradients * target.minibatch / n_samples)
     runtime = replace(target.runtime, trace="full", eval_every=1e6, checkpoint_every=0, fault=None,
                       fault_target=0, fault_after=3, server_ranks=(), port=0)
     with tempfile.TemporaryDirectory() as out:

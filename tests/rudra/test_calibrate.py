@@ -251,6 +251,26 @@ timeout = 20.0
 """
 
 
+def test_the_real_learner_is_timed_with_the_runs_optimizer(monkeypatch):
+    """The weights' values change what a compute costs (the small cnn: 0.80 ms a minibatch with lr 0.1, momentum
+    0.9, 0.89-1.0 ms with 0.02 and 0.5), so the real learner calibrate times trains as the run will."""
+    import rudra.runtime.calibrate as measuring
+
+    seen = []
+
+    def train(protocol, spec, *args, **kwargs):
+        seen.append(spec)
+        raise InterruptedError
+
+    monkeypatch.setattr(measuring, "train", train)
+    exp = parse({"train": {"minibatch": 8, "lr": 0.02, "momentum": 0.5, "weight_decay": 1e-4}})
+    target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
+                              processes=2, seed=0, seconds=0.1)
+    with pytest.raises(InterruptedError):
+        measuring._alone(target)
+    assert (seen[0].minibatch, seen[0].lr, seen[0].momentum, seen[0].weight_decay) == (8, 0.02, 0.5, 1e-4)
+
+
 @pytest.mark.slow
 def test_calibrate_simulate_train_compare(tmp_path, capsys):
     """This machine, end to end: calibrate (--quick) → simulate with the profile → train the same config for real →
@@ -263,6 +283,7 @@ def test_calibrate_simulate_train_compare(tmp_path, capsys):
     cluster = load(exp, [], str(prof)).cluster
     assert cluster.slowdown[0] == 1.0 and len(cluster.slowdown) == 3 and cluster.recv_seconds > 0
     assert len(cluster.wakeup) == 1  # beside j = 1 other process (λ + S − 2)
+    assert cluster.compute_inflation[0] == 1.0 and len(cluster.compute_inflation) == 2  # n = 2, 3 processes
     sim, real, cmp = tmp_path / "sim", tmp_path / "real", tmp_path / "compare"
     assert main(["simulate", str(exp), "--profile", str(prof), "--out", str(sim)]) == 0
     assert main(["train", str(exp), "--out", str(real)]) == 0
