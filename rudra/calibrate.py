@@ -153,9 +153,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
         f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {gap * 1e3:.3g} ms after each "
-        f"minibatch, as learners wait for weights: CPU per minibatch {' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)}"
-        f" ms, so a learner's compute on a node of n processes costs {' '.join(f'{x:.2f}' for x in inflation)} × its "
-        "time beside its server alone (compute_inflation)" if len(m.interleaved) > 1 else
+        f"minibatch, as learners wait for weights: CPU per minibatch "
+        f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms, so a learner's compute on a node of n processes "
+        f"costs {' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
+        if len(m.interleaved) > 1 else
         "no process but the learner and its server on this node: no compute inflation measured",
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "

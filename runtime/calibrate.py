@@ -24,8 +24,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             pausing one gap after each minibatch as a learner waits for its
             weights: the CPU seconds of each compute. A compute that finds
             caches others have filled costs more CPU: cnn μ = 32 here 1.71 ms
-            at k = 2, 1.85 at 4, 2.24 at 6 (+31 %), while computing back to
-            back they are slowed at most 9 % beyond sharing's k / cores;
+            at k = 2, 1.85 at 4, 2.24 at 6 (+31 %) in one reading, while
+            computing back to back they are slowed at most 9 % beyond
+            sharing's k / cores. It is noisy, mostly at k = 2: the mlp's read
+            0.118-0.134 ms there over six repeats, 0.134-0.138 ms at k = 6;
   waking    the real learner and server again beside j = 1 … (process count
             − 2) other processes: how much longer each gap gets (a message's
             receiver waits for a core: the OS lets a woken thread wait up to a
@@ -191,10 +193,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
-                    busy_gaps=busy_gaps,
-                    compute_end=compute_end,
-                    busy_duty=busy_duty, busy_computes=busy_computes, sharded_learner_cpu=sharded,
-                    shards=target.shards, **alone, **link)
+                    busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty,
+                    busy_computes=busy_computes, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -426,8 +426,9 @@ def _pair_child(target: Target, rank: int, port: int, conn) -> None:
 
 def _alone(target: Target, shards: int = 1) -> dict:
     """One real learner and its server (async, base; with more shards adv; a few hundred gradients with the
-    run's μ and optimizer, no evaluation but the last): the seconds of each compute, of each gap from a compute's end to the learner's
-    next compute, and both processes' CPU seconds per gradient (the server's: shard 0's)."""
+    run's μ and optimizer, no evaluation but the last): the seconds of each compute, of each gap from a
+    compute's end to the learner's next compute, and both processes' CPU seconds per gradient (the server's:
+    shard 0's)."""
     n_samples = train_samples(target.data)
     gradients = _rounds(target, 700)
     train_spec = replace(target.train, epochs=gradients * target.minibatch / n_samples)

@@ -20,9 +20,10 @@ Inflation: a learner's compute (and exchange) on a node of n processes costs
 the compute law is measured; beyond the list its last value, once no working
 set survives in the caches). It is the CPU a compute costs when it finds its
 caches filled by the others, which sharing's slowdown, measured with processes
-computing back to back, does not show: the digits mlp's minibatch cost 15 %
-more CPU beside 3-5 learner-like processes than beside one, and without it
-the simulator had λ = 4 14 % fast on both tasks.
+computing back to back, does not show: the digits mlp's minibatch cost 11-15 %
+more CPU beside 3-5 learner-like processes than beside one in six fidelity
+calibrations (1.03 in another), and without it the simulator had λ = 4 14 %
+fast on both tasks.
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
