@@ -8,7 +8,7 @@ compute loop carries out every decision, a push thread and a pull thread per
 shard move the bytes, so compute overlaps both transfers; a pull leaves only after the
 pushes handed over before it (a learner's messages keep their order).
 Times sent to the server are on shard 0's clock (clock.py: the offset from
-its replies, the one delayed least).
+its latest replies, the one delayed least).
 """
 from __future__ import annotations
 

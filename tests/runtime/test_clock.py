@@ -26,3 +26,16 @@ def test_a_negative_offset_is_kept_from_the_first_reply():
 def test_no_time_is_put_on_the_clock_before_a_reply():
     with pytest.raises(RuntimeError, match="no reply from shard 0"):
         ShardClock().at(1.0)
+
+
+def test_the_offset_follows_a_drifting_clock_within_a_window():
+    """Two machines' clocks drift apart: the best sample of the last WINDOW replies counts, not the best ever."""
+    from rudra.runtime.clock import WINDOW
+
+    clock = ShardClock()
+    clock.heard(OFFSET + 1.0, 1.0)  # an early reply with no delay at all
+    drift = -0.002  # since then shard 0's clock has fallen 2 ms behind
+    for i in range(WINDOW):
+        now = 100.0 + i
+        clock.heard(now + OFFSET + drift - 0.0005 - 0.0001 * (i % 7), now)
+    assert clock.offset == pytest.approx(OFFSET + drift - 0.0005, abs=1e-9)
