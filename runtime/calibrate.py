@@ -105,6 +105,7 @@ class Target:
 
     @property
     def minibatch(self) -> int:
+        """The run's μ."""
         return self.train.minibatch
 
     def minibatches(self) -> list[int]:
