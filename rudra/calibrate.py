@@ -81,6 +81,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     inflation = [1.0]
     for cpu in m.interleaved[1:]:
         inflation.append(round(max(cpu / m.interleaved[0], inflation[-1]), 4))
+    cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
     rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps))
@@ -127,6 +128,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"compute_inflation": inflation} if len(inflation) > 1 else {}),
+                **({"cold_idle": cold_idle, "cold_seconds": cold_seconds} if len(cold_idle) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
@@ -158,6 +160,12 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"costs {' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
         if len(m.interleaved) > 1 else
         "no process but the learner and its server on this node: no compute inflation measured",
+        f"one process pausing after each minibatch beside {m.cpus} computing back to back, idle "
+        f"{' '.join(f'{i * 1e3:.3g}' for i, _ in m.cold)} ms before each compute: CPU per minibatch "
+        f"{' '.join(f'{c * 1e3:.3g}' for _, c in m.cold)} ms, so a compute after "
+        f"{' '.join(f'{i * 1e3:.3g}' for i in cold_idle)} ms idle costs "
+        f"{' '.join(f'{c * 1e3:.3g}' for c in cold_seconds)} ms more than one after the first "
+        "(cold_idle, cold_seconds: others refilled its caches meanwhile)",
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
@@ -184,6 +192,18 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]
     return cluster, lines
+
+
+def cold_law(cold: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """(cold_idle, cold_seconds) from (mean idle before a compute, its mean CPU) pairs, the first at the alone
+    gap: what a compute costs beyond one after that gap, after each longer idle. Noise must not make a longer
+    idle cheaper, nor an idle measured shorter than the one before count as a point of the law."""
+    (idle0, cpu0), *rest = cold
+    points = [(idle0, 0.0)]
+    for idle, cpu in rest:
+        if idle > points[-1][0]:
+            points.append((idle, max(cpu - cpu0, points[-1][1])))
+    return [_sig(idle) for idle, _ in points], [_sig(extra) for _, extra in points]
 
 
 def drift_line(m, mu: int) -> str:

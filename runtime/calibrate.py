@@ -28,6 +28,16 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             computing back to back they are slowed at most 9 % beyond
             sharing's k / cores. It is noisy, mostly at k = 2: the mlp's read
             0.118-0.134 ms there over six repeats, 0.134-0.138 ms at k = 6;
+  cold      one such process pausing the alone gap, then 1, 2, 4, 8 and 16
+            ms, after each minibatch, while as many processes as cores
+            compute back to back: the CPU seconds of a compute after each idle
+            time. A compute after a long idle finds its caches refilled by the
+            others and costs more, by about as many seconds whatever μ (the
+            cnn's extra after 4 and 16 ms idle was the same at μ = 8 and 32).
+            Beside busy processes, as in a run of more processes than cores:
+            alone, an idle core itself slows down, and the mlp's compute cost
+            5 times more after 8 ms (0.12 → 0.6 ms), a real run's 1.2 times.
+            A learner of a hardsync run at λ = 4 idles 3-6 ms here;
   waking    the real learner and server again beside j = 1 … (process count
             − 2) other processes: how much longer each gap gets (a message's
             receiver waits for a core: the OS lets a woken thread wait up to a
@@ -86,6 +96,7 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
 PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
                           # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
 
@@ -144,6 +155,8 @@ class Measured:
     cpus: int                         # cores this process may run on
     load: float                       # the 1-minute load average when measuring began
     compute_end: list[float]          # seconds of each minibatch at the run's μ, alone again at the very end
+    cold: list[tuple[float, float]]   # (mean idle before a compute, its mean CPU seconds): one process pausing
+                                      # the alone gap, then each of COLD_PAUSES beyond it, after each minibatch
 
 
 def cores() -> int:
@@ -181,7 +194,13 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     interleaved = []
     for k in range(2, target.processes + 1):
         step(f"{k} processes computing and pausing on {cores()} cores")
-        interleaved.append(float(np.mean(_gather(ctx, _interleaved_child, [(target, ctx.Barrier(k), gap)] * k))))
+        paced = _gather(ctx, _paced_child, [(target, ctx.Barrier(k), [gap])] * k)
+        interleaved.append(float(np.mean([cpu for ((_, cpu),) in paced])))
+    pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
+    step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
+         f"{cores()} computing")
+    cold = _among_busy(ctx, target, cores(), 0.0,
+                       lambda ready: _gather(ctx, _paced_child, [(target, ready, pauses)])[0])[0]
     busy_gaps, busy_duty, busy_computes = [], [], []
     for j in range(1, target.processes - 1):
         pause = gap if j < cores() else 0.0  # the module docstring: waking
@@ -195,7 +214,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty,
-                    busy_computes=busy_computes, sharded_learner_cpu=sharded, shards=target.shards, **alone, **link)
+                    busy_computes=busy_computes, cold=cold, sharded_learner_cpu=sharded, shards=target.shards,
+                    **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -276,27 +296,35 @@ def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> Non
     _answer(conn, _compute, target, minibatches, barrier)
 
 
-def _interleaved(target: Target, ready, pause: float) -> float:
-    """Once every such process is ready (`ready`, a barrier), compute minibatches at the run's μ for a timing
-    window, each followed by `pause` seconds of sleep as a learner waits for its weights: the mean CPU seconds
-    of one (what it costs, without its waits for a core)."""
+def _paced(target: Target, ready, pauses: list[float]) -> list[tuple[float, float]]:
+    """Once every such process is ready (`ready`, a barrier), for each pause in turn: compute minibatches at the
+    run's μ for a timing window, each followed by that many seconds of sleep as a learner waits for its weights;
+    (mean seconds from a compute's end to the next one's start, mean CPU seconds of a compute) per pause: what a
+    compute costs after that long idle, without its waits for a core."""
     worker, stream_of = _worker(target)
     stream = stream_of(target.minibatch)
     for _ in range(WARMUP):
         worker.gradient(stream.next_indices())
     ready.wait(CHILD_SECONDS)
-    cpu = []
-    end = time.perf_counter() + target.seconds
-    while time.perf_counter() < end or len(cpu) < 3:
-        start = time.process_time()
-        worker.gradient(stream.next_indices())
-        cpu.append(time.process_time() - start)
-        time.sleep(pause)
-    return float(np.mean(cpu))
+    paced = []
+    for pause in pauses:
+        cpu, idle, ended = [], [], None
+        end = time.perf_counter() + target.seconds
+        while time.perf_counter() < end or len(cpu) < 3:
+            indices = stream.next_indices()
+            start, clock = time.process_time(), time.perf_counter()
+            if ended is not None:
+                idle.append(clock - ended)
+            worker.gradient(indices)
+            cpu.append(time.process_time() - start)
+            ended = time.perf_counter()
+            time.sleep(pause)
+        paced.append((float(np.mean(idle)), float(np.mean(cpu))))
+    return paced
 
 
-def _interleaved_child(target: Target, ready, pause: float, conn) -> None:
-    _answer(conn, _interleaved, target, ready, pause)
+def _paced_child(target: Target, ready, pauses: list[float], conn) -> None:
+    _answer(conn, _paced, target, ready, pauses)
 
 
 def _busy(target: Target, ready, stop, pause: float) -> float:
@@ -320,19 +348,27 @@ def _busy_child(target: Target, ready, stop, pause: float, conn) -> None:
     _answer(conn, _busy, target, ready, stop, pause)
 
 
-def _beside(ctx, target: Target, busy: int, pause: float) -> tuple[dict, float]:
-    """_alone with `busy` processes computing on this node meanwhile, each pausing `pause` seconds after each
-    minibatch; and the fraction of the time they computed."""
+def _among_busy(ctx, target: Target, busy: int, pause: float, measure: Callable[[object], object]) -> tuple:
+    """(measure(ready), the fraction of the time they computed) with `busy` processes computing on this node
+    meanwhile, each pausing `pause` seconds after each minibatch; they start once `measure` waits on `ready` too."""
     ready, stop = ctx.Barrier(busy + 1), ctx.Event()
     with ThreadPoolExecutor(1) as pool:
         done = pool.submit(_gather, ctx, _busy_child, [(target, ready, stop, pause)] * busy)
         try:
-            ready.wait(CHILD_SECONDS)
-            beside = _alone(target)
+            result = measure(ready)
         finally:
             stop.set()
             duty = float(np.mean(done.result()))
-    return beside, duty
+    return result, duty
+
+
+def _beside(ctx, target: Target, busy: int, pause: float) -> tuple[dict, float]:
+    """_alone with `busy` processes computing on this node meanwhile, each pausing `pause` seconds after each
+    minibatch; and the fraction of the time they computed."""
+    def alone(ready) -> dict:
+        ready.wait(CHILD_SECONDS)
+        return _alone(target)
+    return _among_busy(ctx, target, busy, pause, alone)
 
 
 # --- link and server --------------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ class Cluster:
         compute_seq, update_seq, wake_seq = seq.spawn(3)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
+        self.cold = self.compute.cold  # + cold(idle since the learner's previous compute ended), sim/compute.py
+        self.ended = [math.inf] * lam  # when each learner's last compute ended: none yet, so its first is not cold
         # learner CPU per gradient besides c, before its push leaves: one exchange with each shard
         self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
@@ -390,12 +392,15 @@ class Cluster:
         elif not m.weights(s, version):
             return
         c = self.compute_times[l] * self.jitter()
+        if self.cold is not None:
+            c += self.cold(t0 - self.ended[l])
         if node is not None:  # it shares its node's cores: done when sharing says
             step, versions, x = m.pushes - 1, m.pushed, self.exchange
             node.compute(t0, c + x, lambda t2: self._computed(l, t0, t2, c / (c + x), step, versions))
             return
         self.compute_seconds += c
         t1 = t0 + c  # _computed inline: one Python call fewer per gradient
+        self.ended[l] = t1
         t2 = t1 + self.exchange
         if self.full:
             self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t2)
@@ -406,6 +411,7 @@ class Cluster:
         (its compute the first `share` of that time, its exchange the rest)."""
         t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
+        self.ended[l] = t1
         self._carried(l)
         if self.full:
             self.times[(l, step)] = (self.t_pull[l], t0, t1, t2)
@@ -557,6 +563,7 @@ class Cluster:
         first `share` of that time)."""
         t1 = t0 + (t2 - t0) * share
         self.compute_seconds += t1 - t0
+        self.ended[l] = t1
         self._at(t2, (l, t0, t1, t2), self._overlap_computed)
 
     def _act(self, l: int, m, decisions: tuple, t: float, t0: float = 0.0, t1: float = 0.0) -> None:
@@ -576,10 +583,13 @@ class Cluster:
                     self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
             else:  # COMPUTE
                 c, x = self.compute_times[l] * self.jitter(), self.exchange
+                if self.cold is not None:
+                    c += self.cold(t - self.ended[l])
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
                     share = c / (c + x)
                     nodes[l].compute(t, c + x, lambda t2, t0=t, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
+                    self.ended[l] = t + c
                     self._at(t + c + x, (l, t, t + c, t + c + x), self._overlap_computed)

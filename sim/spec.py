@@ -14,6 +14,8 @@ variation cv, so changing the distribution changes the shape, not the mean:
 """
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rudra.protocol.spec import ProtocolSpec, TrainSpec
@@ -126,6 +128,16 @@ class ClusterSpec:
                                      "n = 2, 3, … processes (rudra calibrate: the CPU of a minibatch beside "
                                      "learner-like processes, over beside one: caches hold more working sets); "
                                      "beyond the list: its last value; left out: 1"})
+    cold_idle: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 0.0},
+                              "doc": "seconds a learner was idle since its previous compute ended, increasing; the "
+                                     "first is the idle at which the compute law was measured (rudra calibrate: a "
+                                     "learner's gap alone)"})
+    cold_seconds: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 0.0},
+                              "doc": "compute seconds a minibatch costs beyond the law after cold_idle[i] seconds "
+                                     "idle (its caches refilled: rudra calibrate), starting at 0.0; linear between "
+                                     "the points, none before the first, the last beyond the last; left out: none"})
     wakeup: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "mean seconds a message waits for its receiver to get a core, with k = 1, 2, … "
@@ -157,6 +169,14 @@ class ClusterSpec:
         if self.compute_inflation and self.compute_inflation[0] != 1.0:
             return ("compute_inflation", list(self.compute_inflation),
                     "a list starting at 1.0 (n = 2, a learner and its server, sets the scale)")
+        if len(self.cold_seconds) != len(self.cold_idle):
+            return ("cold_seconds", list(self.cold_seconds),
+                    f"one value per cold_idle point ({len(self.cold_idle)}), or both left out")
+        if any(b <= a for a, b in zip(self.cold_idle, self.cold_idle[1:])):
+            return "cold_idle", list(self.cold_idle), "increasing idle times"
+        if self.cold_seconds and self.cold_seconds[0] != 0.0:
+            return ("cold_seconds", list(self.cold_seconds),
+                    "a list starting at 0.0 (the law is measured after cold_idle[0] seconds idle)")
         if self.speeds and self.speed_dist != "constant":
             return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
         for prefix in ("speed", "jitter", "update"):
@@ -181,6 +201,23 @@ class ClusterSpec:
                     f"only at train.minibatch = {at}, where it was measured (train.minibatch is {train.minibatch}: "
                     "give compute_overhead and sample_seconds, e.g. from rudra calibrate)")
         return None
+
+    def cold_time(self) -> Callable[[float], float] | None:
+        """Compute seconds a minibatch costs beyond the law after its learner idled that long (cold_seconds), or
+        None when nothing is measured."""
+        if len(self.cold_idle) < 2:
+            return None
+        idle, extra = self.cold_idle, self.cold_seconds
+        first, last = idle[0], idle[-1]
+
+        def cold(t: float) -> float:
+            if t <= first:
+                return 0.0
+            if t >= last:
+                return extra[-1]
+            i = bisect.bisect_right(idle, t)
+            return extra[i - 1] + (extra[i] - extra[i - 1]) * (t - idle[i - 1]) / (idle[i] - idle[i - 1])
+        return cold
 
     def minibatch_time(self, minibatch: int) -> float:
         """Compute seconds of one minibatch of `minibatch` samples on a learner of speed 1, alone on its node."""

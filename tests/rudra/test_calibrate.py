@@ -109,7 +109,7 @@ def measured(**changes) -> Measured:
                 alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3],
                 busy_duty=[0.5, 1.0, 1.0],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
-                cpus=2, load=0.5, compute_end=[1.8e-3] * 50)
+                cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)])
     return Measured(**{**base, **changes})
 
 
@@ -219,6 +219,21 @@ def test_compute_inflation_is_relative_to_a_learner_beside_its_server_and_never_
     assert "compute_inflation" not in cluster
 
 
+def test_the_cold_law_is_relative_to_the_alone_gap_and_never_falls():
+    """CPU per minibatch after each idle time, the first at the alone gap: the extra seconds over it, a dip (noise:
+    a longer idle cannot find warmer caches) held at the level before it, and an idle measured no longer than the
+    one before (a pause the process overslept) left out; the profile says what it measured."""
+    from rudra.calibrate import cold_law
+    idle, extra = cold_law([(6e-4, 2e-3), (1.1e-3, 2.1e-3), (1.0e-3, 2.9e-3), (2.2e-3, 2.05e-3), (4.2e-3, 2.4e-3)])
+    assert idle == [6e-4, 1.1e-3, 2.2e-3, 4.2e-3]
+    assert extra == pytest.approx([0.0, 1e-4, 1e-4, 4e-4])
+    cluster, lines = profile(parse({"train": {"minibatch": 8}}), measured())
+    assert cluster["cold_idle"] == [6e-4, 1.1e-3, 4.2e-3] and cluster["cold_seconds"] == pytest.approx([0, 1e-4, 4e-4])
+    assert any("cold_seconds" in line for line in lines)
+    cluster, _ = profile(parse({"train": {"minibatch": 8}}), measured(cold=[(0.02, 2e-3)]))  # a gap beyond 16 ms
+    assert "cold_idle" not in cluster and "cold_seconds" not in cluster
+
+
 @pytest.mark.parametrize("server, total, split", [(2e-3, 1e-3, (1e-3, 0.0)), (2e-3, -1e-3, (0.0, 0.0))])
 def test_warmup_never_goes_negative(server, total, split):
     """The server's first-update excess is capped by the whole warm-up the real run showed (it is part of it),
@@ -284,6 +299,7 @@ def test_calibrate_simulate_train_compare(tmp_path, capsys):
     assert cluster.slowdown[0] == 1.0 and len(cluster.slowdown) == 3 and cluster.recv_seconds > 0
     assert len(cluster.wakeup) == 1  # beside j = 1 other process (λ + S − 2)
     assert cluster.compute_inflation[0] == 1.0 and len(cluster.compute_inflation) == 2  # n = 2, 3 processes
+    assert len(cluster.cold_idle) == len(cluster.cold_seconds) > 1 and cluster.cold_seconds[0] == 0.0
     sim, real, cmp = tmp_path / "sim", tmp_path / "real", tmp_path / "compare"
     assert main(["simulate", str(exp), "--profile", str(prof), "--out", str(sim)]) == 0
     assert main(["train", str(exp), "--out", str(real)]) == 0

@@ -1,4 +1,6 @@
-"""Compute time follows μ: compute_overhead + sample_seconds × μ, or one measured minibatch_seconds at its own μ."""
+"""Compute time follows μ: compute_overhead + sample_seconds × μ, or one measured minibatch_seconds at its own μ;
+and a compute after a long idle costs the cold law's seconds more."""
+import numpy as np
 import pytest
 
 from rudra.protocol import TrainSpec
@@ -38,3 +40,36 @@ def test_one_compute_time_at_a_time(cluster, field):
 def test_the_refusal_names_both_minibatches():
     bad = ClusterSpec(minibatch_seconds=0.005, minibatch_seconds_at=4).invalid_with_train(TrainSpec(minibatch=128))
     assert bad[0] == "minibatch_seconds" and "train.minibatch = 4" in bad[2] and "128" in bad[2]
+
+
+COLD = {"cold_idle": [0.001, 0.003, 0.005], "cold_seconds": [0.0, 0.002, 0.003]}
+
+
+def test_the_cold_law_is_linear_between_its_points_and_flat_beyond():
+    cold = ClusterSpec(**COLD).cold_time()
+    assert [cold(t) for t in (-1.0, 0.0005, 0.001, 0.002, 0.004, 0.005, 1.0)] == pytest.approx(
+        [0.0, 0.0, 0.0, 0.001, 0.0025, 0.003, 0.003])
+    assert ClusterSpec().cold_time() is None
+
+
+@pytest.mark.parametrize("protocol, cluster", [
+    ({"learners": 1}, {}),  # alone on its node: the cluster's fast path
+    ({"learners": 2}, {"nodes": 1, "server_node": "shared", "cores_per_node": 3}),  # a node it shares
+    # adv*: its compute thread, idle while the push thread still sends the previous gradient (2.5 ms a shard)
+    ({"learners": 2, "architecture": "adv*", "shards": 2}, {"bandwidth": 2e5}),
+    ({"learners": 2, "architecture": "adv*", "shards": 2}, {"bandwidth": 2e5, "nodes": 1, "server_node": "shared",
+                                                            "cores_per_node": 4}),
+])
+def test_a_compute_costs_the_cold_law_of_its_learners_idle_before_it(run_sim, protocol, cluster):
+    """async, 1 ms per message (a learner idles about 2 ms between computes): every compute but a learner's first
+    takes T plus cold(the time since that learner's previous compute ended); the first, after no compute, T."""
+    r = run_sim({"name": "async", **protocol}, cluster={"minibatch_seconds": T0, "minibatch_seconds_at": 1,
+                                                        "latency": 0.001, **COLD, **cluster}, sim={"max_updates": 30})
+    g = r.csv("gradients").sort_values(["learner", "t_compute_start"])
+    idle = (g.t_compute_start - g.groupby("learner").t_compute_end.shift()).to_numpy()
+    took = (g.t_compute_end - g.t_compute_start).to_numpy()
+    cold = ClusterSpec(**COLD).cold_time()
+    first = np.isnan(idle)
+    assert first.sum() == protocol["learners"] and took[first] == pytest.approx(T0)
+    assert took[~first] == pytest.approx([T0 + cold(i) for i in idle[~first]])
+    assert max(cold(i) for i in idle[~first]) > 0.0005  # some computes were cold
