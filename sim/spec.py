@@ -131,8 +131,8 @@ class ClusterSpec:
     cold_idle: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "seconds a learner was idle since its previous compute ended, increasing; the "
-                                     "first is the idle at which the compute law was measured (rudra calibrate: a "
-                                     "learner's gap alone)"})
+                                     "first is where the compute law's level holds (rudra calibrate: a process "
+                                     "pausing a real learner's gap alone, its waits for a core included)"})
     cold_seconds: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "compute seconds a minibatch costs beyond the law after cold_idle[i] seconds "
