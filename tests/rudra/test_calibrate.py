@@ -286,6 +286,36 @@ def test_the_real_learner_is_timed_with_the_runs_optimizer(monkeypatch):
     assert (seen[0].minibatch, seen[0].lr, seen[0].momentum, seen[0].weight_decay) == (8, 0.02, 0.5, 1e-4)
 
 
+def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
+    """A slow spell of the machine must touch every μ alike (one window per μ, one after the other, once made
+    the mlp's law 0 ms + 0.0067 ms × μ): the μ take turns, one minibatch each, after each one's warm-up."""
+    import numpy as np
+
+    import rudra.runtime.calibrate as measuring
+
+    order = []
+
+    class Worker:
+        def gradient(self, indices):
+            order.append(len(indices))
+
+    class Stream:
+        def __init__(self, mu):
+            self.mu = mu
+
+        def next_indices(self):
+            return np.zeros(self.mu, dtype=np.int64)
+
+    monkeypatch.setattr(measuring, "_worker", lambda target: (Worker(), Stream))
+    exp = parse({"train": {"minibatch": 8}})
+    target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
+                              processes=2, seed=0, seconds=0.0)
+    times = measuring._compute(target, [2, 8, 32], None)
+    warm = measuring.WARMUP
+    assert order[:3 * warm] == [2] * warm + [8] * warm + [32] * warm
+    assert order[3 * warm:] == [2, 8, 32] * 3 and all(len(t) == 3 for t in times.values())
+
+
 @pytest.mark.slow
 def test_calibrate_simulate_train_compare(tmp_path, capsys):
     """This machine, end to end: calibrate (--quick) → simulate with the profile → train the same config for real →
