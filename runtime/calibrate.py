@@ -37,7 +37,8 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             Beside busy processes, as in a run of more processes than cores:
             alone, an idle core itself slows down, and the mlp's compute cost
             5 times more after 8 ms (0.12 → 0.6 ms), a real run's 1.2 times.
-            A learner of a hardsync run at λ = 4 idles 3-6 ms here;
+            A learner of a hardsync run at λ = 4 idles 3-6 ms here (the
+            cnn; the mlp's 1.6-3.2 ms);
   waking    the real learner and server again beside j = 1 … (process count
             − 2) other processes: how much longer each gap gets (a message's
             receiver waits for a core: the OS lets a woken thread wait up to a
