@@ -160,7 +160,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"costs {' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
         if len(m.interleaved) > 1 else
         "no process but the learner and its server on this node: no compute inflation measured",
-        f"one process pausing after each minibatch beside {m.cpus} computing back to back, idle "
+        f"one process pausing after each minibatch beside {m.cold_beside} computing back to back, idle "
         f"{' '.join(f'{i * 1e3:.3g}' for i, _ in m.cold)} ms before each compute: CPU per minibatch "
         f"{' '.join(f'{c * 1e3:.3g}' for _, c in m.cold)} ms, so a compute after "
         f"{' '.join(f'{i * 1e3:.3g}' for i in cold_idle)} ms idle costs "

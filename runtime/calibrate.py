@@ -29,11 +29,13 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             sharing's k / cores. It is noisy, mostly at k = 2: the mlp's read
             0.118-0.134 ms there over six repeats, 0.134-0.138 ms at k = 6;
   cold      one such process pausing the alone gap, then 1, 2, 4, 8 and 16
-            ms, after each minibatch, while as many processes as cores
-            compute back to back: the CPU seconds of a compute after each idle
-            time. A compute after a long idle finds its caches refilled by the
-            others and costs more, by about as many seconds whatever μ (the
-            cnn's extra after 4 and 16 ms idle was the same at μ = 8 and 32).
+            ms, after each minibatch, while the run's other processes, at
+            most one per core, compute back to back (on a machine of more
+            cores than the run has processes, its cores idle as the run's
+            would): the CPU seconds of a compute after each idle time. A
+            compute after a long idle finds its caches refilled by the others
+            and costs more, by about as many seconds whatever μ (the cnn's
+            extra after 4 and 16 ms idle was the same at μ = 8 and 32).
             Beside busy processes, as in a run of more processes than cores:
             alone, an idle core itself slows down, and the mlp's compute cost
             5 times more after 8 ms (0.12 → 0.6 ms), a real run's 1.2 times.
@@ -158,6 +160,7 @@ class Measured:
     compute_end: list[float]          # seconds of each minibatch at the run's μ, alone again at the very end
     cold: list[tuple[float, float]]   # (mean idle before a compute, its mean CPU seconds): one process pausing
                                       # the alone gap, then each of COLD_PAUSES beyond it, after each minibatch
+    cold_beside: int                  # processes computing back to back meanwhile
 
 
 def cores() -> int:
@@ -198,9 +201,10 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         paced = _gather(ctx, _paced_child, [(target, ctx.Barrier(k), [gap])] * k)
         interleaved.append(float(np.mean([cpu for ((_, cpu),) in paced])))
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
+    beside = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
-         f"{cores()} computing")
-    cold = _among_busy(ctx, target, cores(), 0.0,
+         f"{beside} computing")
+    cold = _among_busy(ctx, target, beside, 0.0,
                        lambda ready: _gather(ctx, _paced_child, [(target, ready, pauses)])[0])[0]
     busy_gaps, busy_duty, busy_computes = [], [], []
     for j in range(1, target.processes - 1):
@@ -215,7 +219,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty,
-                    busy_computes=busy_computes, cold=cold, sharded_learner_cpu=sharded, shards=target.shards,
+                    busy_computes=busy_computes, cold=cold, cold_beside=beside, sharded_learner_cpu=sharded, shards=target.shards,
                     **alone, **link)
 
 

@@ -109,7 +109,8 @@ def measured(**changes) -> Measured:
                 alone_warmup=5e-3, sharded_learner_cpu=2.25e-3, shards=1, busy_gaps=[7e-4, 2.6e-3, 2e-3],
                 busy_duty=[0.5, 1.0, 1.0],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
-                cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)])
+                cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
+                cold_beside=2)
     return Measured(**{**base, **changes})
 
 
