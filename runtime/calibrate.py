@@ -201,10 +201,10 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         paced = _gather(ctx, _paced_child, [(target, ctx.Barrier(k), [gap])] * k)
         interleaved.append(float(np.mean([cpu for ((_, cpu),) in paced])))
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
-    beside = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
+    others = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
-         f"{beside} computing")
-    cold = _among_busy(ctx, target, beside, 0.0,
+         f"{others} computing")
+    cold = _among_busy(ctx, target, others, 0.0,
                        lambda ready: _gather(ctx, _paced_child, [(target, ready, pauses)])[0])[0]
     busy_gaps, busy_duty, busy_computes = [], [], []
     for j in range(1, target.processes - 1):
@@ -219,8 +219,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty,
-                    busy_computes=busy_computes, cold=cold, cold_beside=beside, sharded_learner_cpu=sharded, shards=target.shards,
-                    **alone, **link)
+                    busy_computes=busy_computes, cold=cold, cold_beside=others, sharded_learner_cpu=sharded,
+                    shards=target.shards, **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------

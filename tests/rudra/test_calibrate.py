@@ -1,5 +1,6 @@
 """Calibration: profiles merge into an experiment (rudra/profile.py); measurements become a profile
 (rudra/calibrate.py); `rudra calibrate` end to end (slow)."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -331,6 +332,8 @@ def test_calibrate_simulate_train_compare(tmp_path, capsys):
     assert len(cluster.wakeup) == 1  # beside j = 1 other process (λ + S − 2)
     assert cluster.compute_inflation[0] == 1.0 and len(cluster.compute_inflation) == 2  # n = 2, 3 processes
     assert len(cluster.cold_idle) == len(cluster.cold_seconds) > 1 and cluster.cold_seconds[0] == 0.0
+    assert re.search(r"^# one process pausing after each minibatch beside \d+ computing back to back, idle",
+                     prof.read_text(), re.M)  # a count of processes, not another measurement's result
     sim, real, cmp = tmp_path / "sim", tmp_path / "real", tmp_path / "compare"
     assert main(["simulate", str(exp), "--profile", str(prof), "--out", str(sim)]) == 0
     assert main(["train", str(exp), "--out", str(real)]) == 0
