@@ -99,8 +99,12 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     overlap = 1 - room / extra if extra > room else 0.0
     offpath = extra * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
-    # each shard beyond the first: one more push to fill and send, one more weights message to take in
-    per_shard = max(0.0, m.sharded_learner_cpu - m.alone_learner_cpu) / (m.shards - 1) if m.shards > 1 else 0.0
+    # each shard beyond the first: one more push to fill and send, one more weights message to take in, as it costs
+    # on a node as busy as the run's (runtime/calibrate.py: shards); the simulator inflates every exchange on a
+    # shared node as it does computes, so what the measurement's node of 1 + S + crowd processes adds is taken off
+    crowded_node = inflation[min(1 + m.shards + m.crowd, len(inflation) + 1) - 2]
+    per_shard = (max(0.0, m.crowded_exchange[-1] - m.crowded_exchange[0]) / (m.shards - 1) / crowded_node
+                 if m.shards > 1 else 0.0)
     # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)
     latency = 0.0 if overlap else (room - extra) / 2
     # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
@@ -173,9 +177,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"per gradient received (push_seconds); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
         "overlapped the other process's work (offpath_seconds: core time only)"
-        + (f"; with {m.shards} shards its CPU per gradient is {m.sharded_learner_cpu * 1e3:.3g} ms, so "
-           f"{per_shard * 1e3:.3g} ms more for each shard beyond the first (exchange_shard_seconds)"
-           if m.shards > 1 else ""),
+        + (f"; beside {m.crowd} process{'es' * (m.crowd > 1)} computing, its CPU per gradient besides its "
+           f"computes was {m.crowded_exchange[0] * 1e3:.3g} ms with one shard and "
+           f"{m.crowded_exchange[-1] * 1e3:.3g} ms with {m.shards}, so {per_shard * 1e3:.3g} ms more for each "
+           f"shard beyond the first once the simulator's ×{crowded_node:.3g} for that node is taken off "
+           "(exchange_shard_seconds)" if m.shards > 1 else ""),
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
         f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "

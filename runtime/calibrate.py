@@ -13,11 +13,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             with the run's 0.02 and 0.5): each compute as a learner that waits for
             weights between minibatches sees it, each gap from a compute's
             end to the next one's start (push, server, weights back), and the
-            CPU seconds per gradient of the server and of the learner (run.json),
-            how long after the run's start its first compute began, and how
-            much longer its first WARMUP gradients took than steady ones; with
-            the run's S > 1 shards, once more (adv): the learner's CPU per
-            gradient for S exchanges instead of one;
+            CPU seconds per gradient of the server and of the learner (run.json,
+            and of the learner's the part its computes did not take: its
+            exchange), how long after the run's start its first compute began,
+            and how much longer its first WARMUP gradients took than steady ones;
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   interleaved  k = 2 … the run's process count such processes, each
@@ -51,7 +50,16 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             for the cnn, steadily; beside one computing back to back 0.1–0.4
             ms, scattered);
             from j = cores on they compute back to back (every core busy);
-            and how much more its computes spread then (preemption);
+            and how much more its computes spread then (preemption), and the
+            learner's exchange CPU per gradient;
+  shards    with the run's S > 1 shards (adv), the real learner once more beside
+            as many processes as `waking` had computing back to back at the
+            cores' count (or fewer, as many as the run has): its exchange CPU
+            per gradient against the one-shard learner's there. Its extra
+            shards cost far more in company than alone: gloo's thread for
+            the messages took 0.07 ms per gradient alone with one shard or two,
+            but 0.22 ms with two beside 2 busy processes, as in a real λ = 4 run
+            (0.23-0.35 ms, against 0.08-0.13 ms with one shard; the mlp at μ = 8);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only
@@ -147,11 +155,14 @@ class Measured:
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
     alone_learner_cpu: float          # its CPU seconds per gradient, compute included
+    alone_exchange: float             # of that, what its computes did not take (run.json's learners_compute)
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
-    sharded_learner_cpu: float        # its CPU seconds per gradient with the run's shards (adv; one: as alone)
+    crowd: int                        # processes computing back to back beside the exchange measurements
+    crowded_exchange: list[float]     # the learner's exchange CPU per gradient beside them: 1 shard, the run's
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
+    busy_exchange: list[float]        # j = 1, 2, …: its exchange CPU per gradient then
     busy_computes: list[list[float]]  # j = 1, 2, …: seconds of each of its computes then
     busy_duty: list[float]            # j = 1, 2, …: the fraction of the time those j processes were computing
     shard_bytes: int                  # bytes of the largest shard (one message)
@@ -190,10 +201,6 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone = _alone(target)
-    sharded = alone["alone_learner_cpu"]
-    if target.shards > 1:
-        step(f"one learner and {target.shards} server shards, for real")
-        sharded = _alone(target, target.shards)["alone_learner_cpu"]
     gap = float(np.mean(alone["alone_gaps"]))
     interleaved = []
     for k in range(2, target.processes + 1):
@@ -206,20 +213,27 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
          f"{others} computing")
     cold = _among_busy(ctx, target, others, 0.0,
                        lambda ready: _gather(ctx, _paced_child, [(target, ready, pauses)])[0])[0]
-    busy_gaps, busy_duty, busy_computes = [], [], []
+    busy_gaps, busy_duty, busy_computes, busy_exchange = [], [], [], []
     for j in range(1, target.processes - 1):
-        pause = gap if j < cores() else 0.0  # the module docstring: waking
         step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
-             + (" and pausing" if pause else ""))
-        beside, duty = _beside(ctx, target, j, pause)
+             + (" and pausing" if j < cores() else ""))
+        beside, duty = _beside(ctx, target, j, _pause(j, gap))
         busy_gaps.append(float(np.mean(beside["alone_gaps"])))
         busy_computes.append(beside["alone_compute"])
+        busy_exchange.append(beside["alone_exchange"])
         busy_duty.append(duty)
+    # a learner's exchange with more shards, on a node as busy as the run keeps it (module docstring: shards),
+    # against the one-shard exchange measured just above in the same company
+    crowd = max(1, min(cores(), target.processes - 2))
+    crowded = [busy_exchange[crowd - 1] if busy_exchange else alone["alone_exchange"]]
+    if target.shards > 1:
+        step(f"one learner and {target.shards} server shards beside {crowd} process{'es' * (crowd > 1)} computing")
+        crowded.append(_beside(ctx, target, crowd, _pause(crowd, gap), target.shards)[0]["alone_exchange"])
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
-                    busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty,
-                    busy_computes=busy_computes, cold=cold, cold_beside=others, sharded_learner_cpu=sharded,
+                    busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
+                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, crowded_exchange=crowded,
                     shards=target.shards, **alone, **link)
 
 
@@ -370,12 +384,18 @@ def _among_busy(ctx, target: Target, busy: int, pause: float, measure: Callable[
     return result, duty
 
 
-def _beside(ctx, target: Target, busy: int, pause: float) -> tuple[dict, float]:
+def _pause(busy: int, gap: float) -> float:
+    """How long processes computing beside a real learner pause after each minibatch: a learner's gap while they
+    leave a core idle, none once they fill the cores (the module docstring: waking)."""
+    return gap if busy < cores() else 0.0
+
+
+def _beside(ctx, target: Target, busy: int, pause: float, shards: int = 1) -> tuple[dict, float]:
     """_alone with `busy` processes computing on this node meanwhile, each pausing `pause` seconds after each
     minibatch; and the fraction of the time they computed."""
     def alone(ready) -> dict:
         ready.wait(CHILD_SECONDS)
-        return _alone(target)
+        return _alone(target, shards)
     return _among_busy(ctx, target, busy, pause, alone)
 
 
@@ -493,6 +513,7 @@ def _alone(target: Target, shards: int = 1) -> dict:
     gaps = [b[1] - a[2] for a, b in zip(steady, steady[1:])]
     return {"alone_compute": compute, "alone_gaps": gaps,
             "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes,
+            "alone_exchange": (cpu["learners"][0] - cpu["learners_compute"][0]) / pushes,
             "alone_first": rows[0][1],
             "alone_warmup": steady[0][1] - rows[0][1] - WARMUP * (float(np.mean(compute)) + float(np.mean(gaps)))}
 

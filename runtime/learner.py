@@ -53,6 +53,7 @@ class Learner:
         self.step = self.first_step = 0
         self.machine = new_learner(plan.protocol)
         self.cpu0 = time.process_time()  # each push reports the CPU spent since (wire.CPU)
+        self.compute_cpu = 0.0  # and the CPU its computes took of it (wire.COMPUTE_CPU)
 
     # --- messages -----------------------------------------------------------------------------
 
@@ -135,8 +136,9 @@ class Learner:
     def _compute(self) -> tuple[float, float, float]:
         """One gradient on the next minibatch: (loss, t_compute_start, t_compute_end)."""
         self._maybe_fail()
-        t0 = time.monotonic()
+        t0, cpu = time.monotonic(), time.thread_time()
         loss = self.worker.gradient(self.stream.next_indices())
+        self.compute_cpu += time.thread_time() - cpu
         return loss, t0, time.monotonic()
 
     def _fill(self, versions: list[int], times: tuple, loss: float, pull: bool) -> None:
@@ -149,7 +151,8 @@ class Learner:
         times = tuple(self.clock.at(t) for t in (*times, time.monotonic()))
         cpu = time.process_time() - self.cpu0
         for msg, v in zip(self.pushes, versions):
-            msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss, cpu=cpu)
+            msg.set(PUSH_MSG, self.index, v, self.step, times, flag=float(pull), value=loss, cpu=cpu,
+                    compute_cpu=self.compute_cpu)
         self.step += 1
 
     def _push_all(self) -> None:

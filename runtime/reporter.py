@@ -247,8 +247,10 @@ class Reporter:
                 "pushes": {"numbered": server.numbered, "received": server.received, "dropped": server.dropped,
                            "unapplied": self.ps.buffered},
                 # CPU seconds this session: shard 0's process in its message loop (its receive threads too), and
-                # each learner's process from its start to its last push (what rudra calibrate splits per gradient)
-                "cpu_seconds": {"server": server.cpu, "learners": server.learner_cpu},
+                # each learner's process from its start to its last push (what rudra calibrate splits per gradient),
+                # and of that its computes' own
+                "cpu_seconds": {"server": server.cpu, "learners": server.learner_cpu,
+                                "learners_compute": server.learner_compute_cpu},
                 # where push → applied goes, mean seconds over this session's applied gradients (PUSH_PATH)
                 "push_path": {k: v / self.path_n if self.path_n else None for k, v in self.path.items()},
                 **extra,

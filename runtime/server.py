@@ -31,7 +31,7 @@ from .errors import LaunchError, first_line
 from .inbox import Closed, Inbox, Starved
 from .plan import Plan
 from .reporter import FINAL, Reporter, SliceSender
-from .wire import ABORT, BYE, CPU, FLAG, HOLD, PULL, PUSH, STOP, WEIGHTS, Message
+from .wire import ABORT, BYE, COMPUTE_CPU, CPU, FLAG, HOLD, PULL, PUSH, STOP, WEIGHTS, Message
 
 ABORT_SECONDS = 2.0  # how long a failing server tries to tell its learners
 
@@ -71,6 +71,7 @@ class ShardServer:
         self.dropped = [0] * self.lam        # ... of which not given to the protocol (learner stopped or gone, run done)
         self.numbered = [0] * self.lam       # per learner: its highest push number seen, + 1 − its first this session
         self.learner_cpu = [0.0] * self.lam  # per learner: CPU seconds its last push reported (wire.CPU)
+        self.learner_compute_cpu = [0.0] * self.lam  # of them its computes' (wire.COMPUTE_CPU)
         self.cpu = 0.0                       # this process's CPU seconds in the message loop
         self.lost: list[dict] = []
         self.finished = False
@@ -155,6 +156,7 @@ class ShardServer:
             self.numbered[learner] = max(self.numbered[learner], step + 1 - self.first_step[learner])
             self.dropped[learner] += learner not in self.active or self.finished
             self.learner_cpu[learner] = max(self.learner_cpu[learner], msg.slot(CPU))
+            self.learner_compute_cpu[learner] = max(self.learner_compute_cpu[learner], msg.slot(COMPUTE_CPU))
         pull = kind == PULL or (kind == PUSH and msg.slot(FLAG) > 0)
         if learner not in self.active:        # stopped or declared gone: it gets STOP, its gradient is dropped
             self.inbox.release(msg)

@@ -16,13 +16,15 @@ Header slots (float64, exact for integers below 2**53):
   VALUE    PUSH: the minibatch's training loss; WEIGHTS: server clock when sent
   CPU      PUSH: the learner process's CPU seconds since its loop began (what a gradient costs it besides
            the compute: rudra calibrate reads it off run.json)
+  COMPUTE_CPU  PUSH: the CPU seconds of its computes so far (each timed on the thread that ran it), so
+           that CPU minus this is what its exchanges cost, free of the computes' own noise
 """
 from __future__ import annotations
 
 import torch
 
-KIND, LEARNER, VERSION, STEP, T0, T1, T2, T3, FLAG, VALUE, CPU = range(11)
-HEADER_BYTES = 8 * 11
+KIND, LEARNER, VERSION, STEP, T0, T1, T2, T3, FLAG, VALUE, CPU, COMPUTE_CPU = range(12)
+HEADER_BYTES = 8 * 12
 # Learner → server.
 PULL = 1     # asks for weights
 PUSH = 2     # a gradient slice (payload)
@@ -55,9 +57,9 @@ class Message:
         return self.buf[:HEADER_BYTES + 4 * floats]
 
     def set(self, kind: int, learner: int = 0, version: int = 0, step: int = 0, times=(), flag: float = 0.0,
-            value: float = 0.0, cpu: float = 0.0) -> Message:
+            value: float = 0.0, cpu: float = 0.0, compute_cpu: float = 0.0) -> Message:
         """Fill the whole header (times go to T0..T3)."""
-        slots = [kind, learner, version, step, *times, *(0.0,) * (4 - len(times)), flag, value, cpu]
+        slots = [kind, learner, version, step, *times, *(0.0,) * (4 - len(times)), flag, value, cpu, compute_cpu]
         self.header.copy_(torch.tensor(slots, dtype=torch.float64))
         return self
 

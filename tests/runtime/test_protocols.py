@@ -69,6 +69,8 @@ def test_protocol_trains_with_a_complete_trace(run_dir, name, n, policy):
     assert summary["lost_learners"] == 0 and sorted(summary["learner_gradients"])[0] > 0
     cpu = summary["runtime"]["cpu_seconds"]  # what rudra calibrate divides per gradient: every process's, measured
     assert len(cpu["learners"]) == 4 and min(cpu["learners"]) > 0
+    # each learner's computes took part of its CPU, and it spent more than that exchanging gradients and weights
+    assert all(0 < c < total for c, total in zip(cpu["learners_compute"], cpu["learners"]))
     assert 0 < cpu["server"] <= os.cpu_count() * (summary["seconds"] + 1)
     updates = tables["updates.csv"]
     c = {"hardsync": 4, "softsync": 4 // (n or 1), "async": 1}[name]
