@@ -81,6 +81,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     inflation = [1.0]
     for cpu in m.interleaved[1:]:
         inflation.append(round(max(cpu / m.interleaved[0], inflation[-1]), 4))
+    # its exchange (CPU per gradient besides its computes) beside j busy processes, a node of n = j + 2, over beside
+    # its server alone: far more than a compute's inflation (runtime/calibrate.py: waking); never cheaper with more
+    exchange_inflation = [1.0] if m.alone_exchange > 0 else []
+    for x in m.busy_exchange if exchange_inflation else ():
+        exchange_inflation.append(round(max(x / m.alone_exchange, exchange_inflation[-1]), 4))
     cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
@@ -93,16 +98,17 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # into the gap comes off both, in proportion, so that one learner's gap comes out as measured, and only
     # takes core time (offpath).
     bookkeeping = max(0.0, m.alone_server_cpu - (m.recv_seconds + update + m.send_seconds))
-    exchange = max(0.0, m.alone_learner_cpu - in_loop)
+    exchange = max(0.0, m.alone_exchange)
     extra = bookkeeping + exchange
     room = max(0.0, gap - 2 * hop - m.recv_seconds - update - m.send_seconds)
     overlap = 1 - room / extra if extra > room else 0.0
     offpath = extra * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     # each shard beyond the first: one more push to fill and send, one more weights message to take in, as it costs
-    # on a node as busy as the run's (runtime/calibrate.py: shards); the simulator inflates every exchange on a
-    # shared node as it does computes, so what the measurement's node of 1 + S + crowd processes adds is taken off
-    crowded_node = inflation[min(1 + m.shards + m.crowd, len(inflation) + 1) - 2]
+    # on a node as busy as the run's (runtime/calibrate.py: shards); the simulator inflates the whole exchange on a
+    # shared node, so the inflation of the measurement's node of 1 + S + crowd processes is taken off
+    law = exchange_inflation or inflation
+    crowded_node = law[min(1 + m.shards + m.crowd, len(law) + 1) - 2]
     per_shard = (max(0.0, m.crowded_exchange[-1] - m.crowded_exchange[0]) / (m.shards - 1) / crowded_node
                  if m.shards > 1 else 0.0)
     # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)
@@ -132,6 +138,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"compute_inflation": inflation} if len(inflation) > 1 else {}),
+                **({"exchange_inflation": exchange_inflation} if len(exchange_inflation) > 1 else {}),
                 **({"cold_idle": cold_idle, "cold_seconds": cold_seconds} if len(cold_idle) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
@@ -195,6 +202,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{' '.join(f'{q[1]:.2f}' for q in held)} (the simulator: their time alone, now and then a hold "
         "of their core of mean wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
+        f"its CPU per gradient besides its computes, beside its server alone {m.alone_exchange * 1e3:.3g} ms and "
+        f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms, so its exchange on a "
+        f"node of n processes costs {' '.join(f'{x:.2f}' for x in exchange_inflation)} × its time alone "
+        "(exchange_inflation)" if len(exchange_inflation) > 1 else
+        "no exchange inflation measured (no process beside the learner and its server, or no exchange CPU)",
         "Use: rudra simulate EXP.toml --profile THIS.toml, or [cluster] profile = \"THIS.toml\" in EXP.toml.",
     ]
     return cluster, lines

@@ -200,7 +200,7 @@ class Cluster:
         sharing = set() if not self.warmup or nodes is None else {l for l in asking if nodes[l] is not None}
         self._first_pull(self.startup + self.warmup, [l for l in asking if l not in sharing])
         for l in sorted(sharing):
-            nodes[l].compute(self.startup, self.warmup, lambda t, l=l: self._first_pull(t, [l]))
+            nodes[l].compute(self.startup, nodes[l].cost(self.warmup)[0], lambda t, l=l: self._first_pull(t, [l]))
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:
@@ -395,8 +395,9 @@ class Cluster:
         if self.cold is not None:
             c += self.cold(t0 - self.ended[l])
         if node is not None:  # it shares its node's cores: done when sharing says
-            step, versions, x = m.pushes - 1, m.pushed, self.exchange
-            node.compute(t0, c + x, lambda t2: self._computed(l, t0, t2, c / (c + x), step, versions))
+            step, versions = m.pushes - 1, m.pushed
+            work, share = node.cost(c, self.exchange)
+            node.compute(t0, work, lambda t2: self._computed(l, t0, t2, share, step, versions))
             return
         self.compute_seconds += c
         t1 = t0 + c  # _computed inline: one Python call fewer per gradient
@@ -587,8 +588,8 @@ class Cluster:
                     c += self.cold(t - self.ended[l])
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
-                    share = c / (c + x)
-                    nodes[l].compute(t, c + x, lambda t2, t0=t, share=share: self._shared_computed(l, t0, t2, share))
+                    work, share = nodes[l].cost(c, x)
+                    nodes[l].compute(t, work, lambda t2, t0=t, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
                     self.ended[l] = t + c

@@ -15,7 +15,7 @@ when it starts, and counts as a busy process for the computes while it runs.
 Its time is fixed when it is timed, so computes that start while it runs
 cannot slow it; they get the cores it leaves instead (it holds 1/factor of
 one), so the node never does more work than its cores can.
-Inflation: a learner's compute (and exchange) on a node of n processes costs
+Inflation: a learner's compute on a node of n processes costs
 `compute_inflation[n-2]` times its work alone beside its server (n = 2, where
 the compute law is measured; beyond the list its last value, once no working
 set survives in the caches). It is the CPU a compute costs when it finds its
@@ -23,7 +23,11 @@ caches filled by the others, which sharing's slowdown, measured with processes
 computing back to back, does not show: the digits mlp's minibatch cost 11-15 %
 more CPU beside 3-5 learner-like processes than beside one in six fidelity
 calibrations (1.03 in another), and without it the simulator had λ = 4 14 %
-fast on both tasks.
+fast on both tasks. Its exchange costs `exchange_inflation[n-2]` times its
+exchange alone (left out: compute_inflation's), and far more than a compute
+does: real learners' CPU per gradient besides their computes, mlp at λ = 1,
+2, 4 on this 2-core machine 0.13-0.23, 0.20-0.34, 0.19-0.29 ms, the small
+cnn's 0.20-0.25, 0.30-0.48, 0.34-0.65 ms (its compute inflates 1.0-1.05).
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
@@ -121,13 +125,19 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
         if n is not None:
             count[n] = count.get(n, 0) + 1
     shared = [n for n, k in count.items() if k > 1 and law is not None]
-    inflation = cluster.compute_inflation or (1.0,)
+    compute = cluster.compute_inflation or (1.0,)
+    exchange = cluster.exchange_inflation or compute
     made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
-                    inflation[min(count[n], len(inflation) + 1) - 2])
+                    _entry(compute, count[n]), _entry(exchange, count[n]))
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
     return (at_learners if any(at_learners) else None), at_shards
+
+
+def _entry(inflation: tuple[float, ...], n: int) -> float:
+    """An inflation law's factor for a node of n >= 2 processes: entry n - 2, beyond the list its last."""
+    return inflation[min(n, len(inflation) + 1) - 2]
 
 
 class Node:
@@ -138,8 +148,10 @@ class Node:
     it (stale events carry an old token)."""
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
-                 rng: np.random.Generator | None = None, cores: float | None = None, inflation: float = 1.0):
-        self.env, self.slowdown, self.wakeup, self.inflation = env, slowdown, wakeup, inflation
+                 rng: np.random.Generator | None = None, cores: float | None = None, inflation: float = 1.0,
+                 exchange_inflation: float = 1.0):
+        self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
+        self.inflation, self.exchange_inflation = inflation, exchange_inflation
         self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.capacity = cores  # with one: computes get no more of the cores than the server work leaves
@@ -219,11 +231,17 @@ class Node:
         self.order += 1
         self._add(self.order, work, None)
 
+    def cost(self, compute: float, exchange: float = 0.0) -> tuple[float, float]:
+        """(work, the compute's share of it) on this node for a learner's compute and exchange of these
+        seconds alone (module docstring: inflation)."""
+        compute *= self.inflation
+        work = compute + exchange * self.exchange_inflation
+        return work, compute / work if work else 1.0
+
     def compute(self, t0: float, work: float, done: Callable[[float], None]) -> None:
-        """A compute of `work` seconds alone starts at t0 (not before now); done(t1) is called when it ends. On
-        this node it costs `inflation` times that work (module docstring)."""
+        """A compute of `work` seconds on this node (`cost`) starts at t0 (not before now); done(t1) is called
+        when it ends."""
         self.order += 1
-        work *= self.inflation
         if t0 > self.env.now:
             self.arriving[self.order] = (t0, work)
             Timeout(self.env, t0 - self.env.now, (self.order, done)).callbacks.append(self._arrive)

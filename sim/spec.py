@@ -59,7 +59,9 @@ class ClusterSpec:
     exchange_shard_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient for each server shard beyond "
                                                   "the first (one more push to fill and send, one more weights "
-                                                  "message to take in), added to exchange_seconds"})
+                                                  "message to take in), added to exchange_seconds and inflated "
+                                                  "with it (rudra calibrate: measured on a node as busy as the "
+                                                  "run's, over that node's exchange_inflation)"})
     offpath_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "CPU seconds per gradient its learner and server spend off the "
                                                   "critical path (receive threads, gloo's own): on a shared node "
@@ -128,6 +130,12 @@ class ClusterSpec:
                                      "n = 2, 3, … processes (rudra calibrate: the CPU of a minibatch beside "
                                      "learner-like processes, over beside one: caches hold more working sets); "
                                      "beyond the list: its last value; left out: 1"})
+    exchange_inflation: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 1.0},
+                              "doc": "factor on a learner's exchange_seconds on a node that holds n = 2, 3, … "
+                                     "processes (rudra calibrate: its exchange beside n - 2 busy processes, over "
+                                     "beside its server alone: gloo's thread and the learner's wake-ups find cold "
+                                     "caches); beyond the list: its last value; left out: compute_inflation's"})
     cold_idle: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "seconds a learner was idle since its previous compute ended, increasing; the "
@@ -166,9 +174,10 @@ class ClusterSpec:
             return "minibatch_seconds_at", self.minibatch_seconds_at, "left out without minibatch_seconds"
         if self.slowdown and self.slowdown[0] != 1.0:
             return "slowdown", list(self.slowdown), "a list starting at 1.0 (one process alone sets the scale)"
-        if self.compute_inflation and self.compute_inflation[0] != 1.0:
-            return ("compute_inflation", list(self.compute_inflation),
-                    "a list starting at 1.0 (n = 2, a learner and its server, sets the scale)")
+        for name in ("compute_inflation", "exchange_inflation"):
+            if getattr(self, name) and getattr(self, name)[0] != 1.0:
+                return name, list(getattr(self, name)), ("a list starting at 1.0 (n = 2, a learner and its "
+                                                         "server, sets the scale)")
         if len(self.cold_seconds) != len(self.cold_idle):
             return ("cold_seconds", list(self.cold_seconds),
                     f"one value per cold_idle point ({len(self.cold_idle)}), or both left out")

@@ -92,6 +92,8 @@ DOCUMENTS = [
     ('[cluster]\nupdate_cv = 0.5', "cluster.update_cv"),
     ('[cluster]\njitter_dist = "exponential"\njitter_cv = 1.5', "cluster.jitter_cv"),
     ("[cluster]\ncompute_inflation = [1.2, 1.5]", "cluster.compute_inflation"),
+    ("[cluster]\nexchange_inflation = [1.5, 2.0]", "cluster.exchange_inflation"),
+    ("[cluster]\nexchange_inflation = [1.0, 0.5]", "cluster.exchange_inflation"),
     ("[cluster]\ncold_idle = [0.001, 0.002]\ncold_seconds = [0.0]", "cluster.cold_seconds"),
     ("[cluster]\ncold_idle = [0.002, 0.001]\ncold_seconds = [0.0, 0.001]", "cluster.cold_idle"),
     ("[cluster]\ncold_idle = [0.001, 0.002]\ncold_seconds = [0.001, 0.002]", "cluster.cold_seconds"),

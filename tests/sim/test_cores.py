@@ -43,6 +43,20 @@ def test_a_compute_costs_the_inflation_of_its_nodes_process_count(run_sim, lam, 
     assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([factor * T] * 5)
 
 
+@pytest.mark.parametrize("lam, compute, exchange", [(1, 1.0, 1.0), (2, 1.2, 2.0), (4, 1.5, 3.0)])
+def test_an_exchange_costs_the_exchange_inflation_of_its_nodes_process_count(run_sim, lam, compute, exchange):
+    """As above with an exchange X per gradient and exchange_inflation [1, 2, 3]: a round takes the compute's
+    inflation × T plus the exchange's × X; left out, the exchange takes the compute's."""
+    X = T / 4
+    cluster = {"sample_seconds": T, "exchange_seconds": X, "nodes": 1, "server_node": "shared",
+               "cores_per_node": lam + 1, "compute_inflation": [1.0, 1.2, 1.5]}
+    r = run_sim({"name": "hardsync", "learners": lam}, cluster={**cluster, "exchange_inflation": [1.0, 2.0, 3.0]},
+                sim={"max_updates": 6})
+    assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([compute * T + exchange * X] * 5)
+    r = run_sim({"name": "hardsync", "learners": lam}, cluster=cluster, sim={"max_updates": 6})
+    assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([compute * (T + X)] * 5)
+
+
 def test_server_work_competes_with_compute_for_a_shared_core(run_sim):
     """adv*, λ = 1 and its server on one single-core node: the learner computes while the server applies the
     last gradient (U), so the core does T + U of work per gradient: one update per T + U. The server on a node
