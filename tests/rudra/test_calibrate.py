@@ -181,7 +181,7 @@ def test_each_shard_beyond_the_first_costs_the_learner_what_its_real_run_with_th
     give a negative cost."""
     exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
     crowded = dict(alone_exchange=2e-4, busy_exchange=[2e-4, 2.2e-4, 2.2e-4, 2.5e-4], crowded_exchange=[3e-4, 5e-4])
-    cluster, lines = profile(exp, measured(shards=3, **crowded))
+    cluster, lines = profile(exp, measured(shards=3, cpus=4, **crowded))
     assert cluster["exchange_shard_seconds"] == pytest.approx(1e-4 / 1.25, rel=1e-3)  # 4 digits written
     assert cluster["exchange_inflation"] == [1.0, 1.0, 1.1, 1.1, 1.25]
     assert any("0.3 ms with one shard and 0.5 ms with 3" in line for line in lines)
@@ -227,12 +227,13 @@ def test_compute_inflation_is_relative_to_a_learner_beside_its_server_and_never_
 
 
 def test_exchange_inflation_is_the_learners_exchange_in_company_over_alone_and_never_falls():
-    """The real learner's CPU per gradient besides its computes beside j = 1..3 busy processes (n = 3..5) over
-    beside its server alone, a dip held at the level before it; it is also what exchange_seconds is; with no
-    process beside (or no exchange measured), nothing to write."""
+    """The real learner's CPU per gradient besides its computes beside j = 1, 2 busy processes (n = 3, 4) over
+    beside its server alone, a dip held at the level before it, and none beyond the 2 cores (j = 3: processes
+    computing back to back, as no learner does); it is also what exchange_seconds is; with no process beside (or
+    no exchange measured), nothing to write."""
     exp = parse({"protocol": {"learners": 3}, "train": {"minibatch": 8}})
-    cluster, lines = profile(exp, measured(alone_exchange=2e-4, busy_exchange=[3e-4, 2.8e-4, 5e-4]))
-    assert cluster["exchange_inflation"] == [1.0, 1.5, 1.5, 2.5]
+    cluster, lines = profile(exp, measured(alone_exchange=2e-4, busy_exchange=[3e-4, 2.8e-4, 5e-4], cpus=2))
+    assert cluster["exchange_inflation"] == [1.0, 1.5, 1.5]
     assert cluster["exchange_seconds"] == pytest.approx(2e-4) and "offpath_seconds" not in cluster  # fits the gap
     assert any("(exchange_inflation)" in line for line in lines)
     for changes in ({"busy_exchange": []}, {"alone_exchange": 0.0}):
