@@ -53,9 +53,9 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             and how much more its computes spread then (preemption), and the
             learner's exchange CPU per gradient;
   shards    with the run's S > 1 shards (adv), the real learner once more beside
-            as many processes as `waking` had computing back to back at the
-            cores' count (or fewer, as many as the run has): its exchange CPU
-            per gradient against the one-shard learner's there. Its extra
+            j = cores processes computing back to back (fewer, pausing as in
+            `waking`, if the run has fewer others): its exchange CPU per
+            gradient against the one-shard learner's beside the same j. Its extra
             shards cost far more in company than alone: gloo's thread for
             the messages took 0.07 ms per gradient alone with one shard or two,
             but 0.22 ms with two beside 2 busy processes, as in a real λ = 4 run
@@ -158,7 +158,7 @@ class Measured:
     alone_exchange: float             # of that, what its computes did not take (run.json's learners_compute)
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
-    crowd: int                        # processes computing back to back beside the exchange measurements
+    crowd: int                        # processes computing beside the per-shard exchange measurement (as j)
     crowded_exchange: list[float]     # the learner's exchange CPU per gradient beside them: 1 shard, the run's
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
