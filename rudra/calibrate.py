@@ -111,8 +111,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # shared node, so the inflation of the measurement's node of 1 + S + crowd processes is taken off
     law = exchange_inflation or inflation
     crowded_node = law[min(1 + m.shards + m.crowd, len(law) + 1) - 2]
-    per_shard = (max(0.0, m.crowded_exchange[-1] - m.crowded_exchange[0]) / (m.shards - 1) / crowded_node
-                 if m.shards > 1 else 0.0)
+    one_shard = m.busy_exchange[m.crowd - 1] if m.shards > 1 else 0.0  # (S > 1: j = 1 … crowd were measured)
+    per_shard = max(0.0, m.sharded_exchange - one_shard) / (m.shards - 1) / crowded_node if m.shards > 1 else 0.0
     # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)
     latency = 0.0 if overlap else (room - extra) / 2
     # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
@@ -187,8 +187,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
         "overlapped the other process's work (offpath_seconds: core time only)"
         + (f"; beside {m.crowd} process{'es' * (m.crowd > 1)} computing, its CPU per gradient besides its "
-           f"computes was {m.crowded_exchange[0] * 1e3:.3g} ms with one shard and "
-           f"{m.crowded_exchange[-1] * 1e3:.3g} ms with {m.shards}, so {per_shard * 1e3:.3g} ms more for each "
+           f"computes was {one_shard * 1e3:.3g} ms with one shard and "
+           f"{m.sharded_exchange * 1e3:.3g} ms with {m.shards}, so {per_shard * 1e3:.3g} ms more for each "
            f"shard beyond the first once the simulator's ×{crowded_node:.3g} for that node is taken off "
            "(exchange_shard_seconds)" if m.shards > 1 else ""),
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "

@@ -158,8 +158,9 @@ class Measured:
     alone_exchange: float             # of that, what its computes did not take (run.json's learners_compute)
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
-    crowd: int                        # processes computing beside the per-shard exchange measurement (as j)
-    crowded_exchange: list[float]     # the learner's exchange CPU per gradient beside them: 1 shard, the run's
+    crowd: int                        # j of the busy_exchange the run's shards are measured against
+    sharded_exchange: float           # the learner's exchange CPU per gradient with the run's shards beside those
+                                      # j processes (one shard: not measured, 0.0)
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     busy_exchange: list[float]        # j = 1, 2, …: its exchange CPU per gradient then
@@ -223,17 +224,16 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_exchange.append(beside["alone_exchange"])
         busy_duty.append(duty)
     # a learner's exchange with more shards, on a node as busy as the run keeps it (module docstring: shards),
-    # against the one-shard exchange measured just above in the same company
-    crowd = max(1, min(cores(), target.processes - 2))
-    crowded = [busy_exchange[crowd - 1] if busy_exchange else alone["alone_exchange"]]
+    # against the one-shard exchange measured just above in the same company (busy_exchange[crowd - 1])
+    crowd, sharded = max(1, min(cores(), target.processes - 2)), 0.0
     if target.shards > 1:
         step(f"one learner and {target.shards} server shards beside {crowd} process{'es' * (crowd > 1)} computing")
-        crowded.append(_beside(ctx, target, crowd, _pause(crowd, gap), target.shards)[0]["alone_exchange"])
+        sharded = _beside(ctx, target, crowd, _pause(crowd, gap), target.shards)[0]["alone_exchange"]
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
-                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, crowded_exchange=crowded,
+                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, sharded_exchange=sharded,
                     shards=target.shards, **alone, **link)
 
 
