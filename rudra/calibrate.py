@@ -107,12 +107,13 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     offpath = extra * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     # each shard beyond the first: one more push to fill and send, one more weights message to take in, as it costs
-    # on a node as busy as the run's (runtime/calibrate.py: shards); the simulator inflates the whole exchange on a
-    # shared node, so the inflation of the measurement's node of 1 + S + crowd processes is taken off
+    # on a node as busy as the run's (runtime/calibrate.py: shards), the mean over pairs measured in turn; the
+    # simulator inflates the whole exchange on a shared node, so the inflation of the measurement's node of
+    # 1 + S + crowd processes is taken off
     law = exchange_inflation or inflation
     crowded_node = law[min(1 + m.shards + m.crowd, len(law) + 1) - 2]
-    one_shard = m.busy_exchange[m.crowd - 1] if m.shards > 1 else 0.0  # (S > 1: j = 1 … crowd were measured)
-    per_shard = max(0.0, m.sharded_exchange - one_shard) / (m.shards - 1) / crowded_node if m.shards > 1 else 0.0
+    one_shard, sharded = (np.mean(m.shard_pairs, axis=0) if m.shard_pairs else (0.0, 0.0))
+    per_shard = max(0.0, sharded - one_shard) / (m.shards - 1) / crowded_node if m.shard_pairs else 0.0
     # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)
     latency = 0.0 if overlap else (room - extra) / 2
     # a gap holds two messages: each waits half the gap's growth, if its core is busy (with chance min(1, k / cores)
@@ -187,8 +188,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
         "overlapped the other process's work (offpath_seconds: core time only)"
         + (f"; beside {m.crowd} process{'es' * (m.crowd > 1)} computing, its CPU per gradient besides its "
-           f"computes was {one_shard * 1e3:.3g} ms with one shard and "
-           f"{m.sharded_exchange * 1e3:.3g} ms with {m.shards}, so {per_shard * 1e3:.3g} ms more for each "
+           f"computes was {one_shard * 1e3:.3g} ms with one shard and {sharded * 1e3:.3g} ms with {m.shards} "
+           f"(means of {len(m.shard_pairs)} pairs, one then the other: "
+           f"{', '.join(f'{o * 1e3:.3g}/{x * 1e3:.3g}' for o, x in m.shard_pairs)} ms), so {per_shard * 1e3:.3g} ms more for each "
            f"shard beyond the first once the simulator's ×{crowded_node:.3g} for that node is taken off "
            "(exchange_shard_seconds)" if m.shards > 1 else ""),
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "

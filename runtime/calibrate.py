@@ -52,10 +52,13 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             from j = cores on they compute back to back (every core busy);
             and how much more its computes spread then (preemption), and the
             learner's exchange CPU per gradient;
-  shards    with the run's S > 1 shards (adv), the real learner once more beside
-            j = cores processes computing back to back (fewer, pausing as in
-            `waking`, if the run has fewer others): its exchange CPU per
-            gradient against the one-shard learner's beside the same j. Its extra
+  shards    with the run's S > 1 shards (adv), the real learner with one
+            shard and then with S, SHARD_PAIRS times in turn, beside j = cores
+            processes computing back to back (fewer, pausing as in `waking`, if
+            the run has fewer others): its exchange CPU per gradient with S
+            against with one, pair by pair. One reading of either spreads by
+            0.1-0.4 ms there (the cnn's one-shard 0.33-1.06 ms), as much as the
+            difference itself. Its extra
             shards cost far more in company than alone: gloo's thread for
             the messages took 0.07 ms per gradient alone with one shard or two,
             but 0.22 ms with two beside 2 busy processes, as in a real λ = 4 run
@@ -107,6 +110,8 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: one such pair's difference
+                          # beside 2 busy processes read 0-0.07 ms for the mlp where its real λ = 4 runs pay 0.2
 COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
 PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
                           # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
@@ -158,9 +163,9 @@ class Measured:
     alone_exchange: float             # of that, what its computes did not take (run.json's learners_compute)
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
-    crowd: int                        # j of the busy_exchange the run's shards are measured against
-    sharded_exchange: float           # the learner's exchange CPU per gradient with the run's shards beside those
-                                      # j processes (one shard: not measured, 0.0)
+    crowd: int                        # how many busy processes the run's shards are measured beside
+    shard_pairs: list[tuple[float, float]]  # the learner's exchange CPU per gradient beside those, with one shard
+                                      # and then with the run's shards, SHARD_PAIRS times (one shard: none)
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     busy_exchange: list[float]        # j = 1, 2, …: its exchange CPU per gradient then
@@ -223,17 +228,20 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_computes.append(beside["alone_compute"])
         busy_exchange.append(beside["alone_exchange"])
         busy_duty.append(duty)
-    # a learner's exchange with more shards, on a node as busy as the run keeps it (module docstring: shards),
-    # against the one-shard exchange measured just above in the same company (busy_exchange[crowd - 1])
-    crowd, sharded = max(1, min(cores(), target.processes - 2)), 0.0
+    # a learner's exchange with more shards against one, each pair in turn on a node as busy as the run keeps it
+    # (module docstring: shards)
+    crowd, pairs = max(1, min(cores(), target.processes - 2)), []
     if target.shards > 1:
-        step(f"one learner and {target.shards} server shards beside {crowd} process{'es' * (crowd > 1)} computing")
-        sharded = _beside(ctx, target, crowd, _pause(crowd, gap), target.shards)[0]["alone_exchange"]
+        step(f"one learner with 1 and {target.shards} server shards, {SHARD_PAIRS} times, beside {crowd} "
+             f"process{'es' * (crowd > 1)} computing")
+        for _ in range(SHARD_PAIRS):
+            pairs.append(tuple(_beside(ctx, target, crowd, _pause(crowd, gap), shards)[0]["alone_exchange"]
+                               for shards in (1, target.shards)))
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
-                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, sharded_exchange=sharded,
+                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
                     shards=target.shards, **alone, **link)
 
 
