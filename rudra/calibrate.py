@@ -190,9 +190,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         + (f"; beside {m.crowd} process{'es' * (m.crowd > 1)} computing, its CPU per gradient besides its "
            f"computes was {one_shard * 1e3:.3g} ms with one shard and {sharded * 1e3:.3g} ms with {m.shards} "
            f"(means of {len(m.shard_pairs)} pairs, one then the other: "
-           f"{', '.join(f'{o * 1e3:.3g}/{x * 1e3:.3g}' for o, x in m.shard_pairs)} ms), so {per_shard * 1e3:.3g} ms more for each "
-           f"shard beyond the first once the simulator's ×{crowded_node:.3g} for that node is taken off "
-           "(exchange_shard_seconds)" if m.shards > 1 else ""),
+           f"{', '.join(f'{o * 1e3:.3g}/{x * 1e3:.3g}' for o, x in m.shard_pairs)} ms), "
+           f"so {per_shard * 1e3:.3g} ms more for each shard beyond the first once the simulator's "
+           f"×{crowded_node:.3g} for that node is taken off (exchange_shard_seconds)" if m.shards > 1 else ""),
         f"a real learner's gap from push to its next compute ({shard_bytes} bytes each way): {gap * 1e3:.3g} ms, "
         f"so {latency * 1e3:.3g} ms per message besides both processes' CPU (latency); its first compute began "
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "

@@ -110,8 +110,8 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
-SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: one such pair's difference
-                          # beside 2 busy processes read 0-0.07 ms for the mlp where its real λ = 4 runs pay 0.2
+SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: beside 2 busy processes one
+                          # pair's difference read 0.01-0.35 ms for the mlp, where its real λ = 4 runs pay 0.2
 COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
 PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
                           # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
