@@ -20,6 +20,7 @@ import tomli_w
 from scipy import stats
 
 from rudra.config import Experiment
+from rudra.sim.cores import inflation_at
 
 SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
 DRIFT = 0.10  # a change of the machine's speed during calibration worth a warning (runs here drift 3-10 %)
@@ -111,7 +112,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # simulator inflates the whole exchange on a shared node, so the inflation of the measurement's node of
     # 1 + S + crowd processes is taken off
     law = exchange_inflation or inflation
-    crowded_node = law[min(1 + m.shards + m.crowd, len(law) + 1) - 2]
+    crowded_node = inflation_at(law, 1 + m.shards + m.crowd)
     one_shard, sharded = (np.mean(m.shard_pairs, axis=0) if m.shard_pairs else (0.0, 0.0))
     per_shard = max(0.0, sharded - one_shard) / (m.shards - 1) / crowded_node if m.shard_pairs else 0.0
     # what is left of the gap, half per message; none when the CPU overflowed it (not float residue: 1e-20 s)

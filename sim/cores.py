@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import simpy
@@ -128,14 +128,14 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
     compute = cluster.compute_inflation or (1.0,)
     exchange = cluster.exchange_inflation or compute
     made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
-                    _entry(compute, count[n]), _entry(exchange, count[n]))
+                    inflation_at(compute, count[n]), inflation_at(exchange, count[n]))
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
     return (at_learners if any(at_learners) else None), at_shards
 
 
-def _entry(inflation: tuple[float, ...], n: int) -> float:
+def inflation_at(inflation: Sequence[float], n: int) -> float:
     """An inflation law's factor for a node of n >= 2 processes: entry n - 2, beyond the list its last."""
     return inflation[min(n, len(inflation) + 1) - 2]
 
