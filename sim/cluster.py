@@ -137,6 +137,8 @@ class Cluster:
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
         self.cold = self.compute.cold  # + cold(idle since the learner's previous compute ended), sim/compute.py
         self.ended = [math.inf] * lam  # when each learner's last compute ended: none yet, so its first is not cold
+        self.ramp = cluster.ramp(train.minibatch)  # seconds a learner's i-th compute waits to start: not at speed
+        self.started = [0] * lam                    # computes each learner has started (while a ramp is left)
         # learner CPU per gradient besides c, before its push leaves: one exchange with each shard
         self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
@@ -394,6 +396,8 @@ class Cluster:
         c = self.compute_times[l] * self.jitter()
         if self.cold is not None:
             c += self.cold(t0 - self.ended[l])
+        if self.ramp:
+            t0 += self._ramp(l)
         if node is not None:  # it shares its node's cores: done when sharing says
             step, versions = m.pushes - 1, m.pushed
             work, share = node.cost(c, self.exchange)
@@ -406,6 +410,15 @@ class Cluster:
         if self.full:
             self.times[(l, m.pushes - 1)] = (self.t_pull[l], t0, t1, t2)
         self._at(t2 + self.push_delay, (l, t2, m.pushed, True, t0, t1), self._pushed)
+
+    def _ramp(self, l: int) -> float:
+        """How long learner l's next compute waits to start on the ramp (ClusterSpec.ramp_until): a wait that
+        holds no core, where its waits for a core hold one."""
+        i = self.started[l]
+        if i >= len(self.ramp):
+            return 0.0
+        self.started[l] = i + 1
+        return self.ramp[i]
 
     def _computed(self, l: int, t0: float, t2: float, share: float, step: int, versions: tuple[int, ...]) -> None:
         """base/adv on a shared node: learner l's gradient `step`, computed on `versions` from t0 on, leaves at t2
@@ -583,14 +596,17 @@ class Cluster:
                     arrive = self._reached(l, s, t + self.net.request_delay, True, push=False)
                     self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
             else:  # COMPUTE
-                c, x = self.compute_times[l] * self.jitter(), self.exchange
+                c, x, start = self.compute_times[l] * self.jitter(), self.exchange, t
                 if self.cold is not None:
                     c += self.cold(t - self.ended[l])
+                if self.ramp:
+                    start += self._ramp(l)
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
                     work, share = nodes[l].cost(c, x)
-                    nodes[l].compute(t, work, lambda t2, t0=t, share=share: self._shared_computed(l, t0, t2, share))
+                    nodes[l].compute(start, work,
+                                     lambda t2, t0=start, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
-                    self.ended[l] = t + c
-                    self._at(t + c + x, (l, t, t + c, t + c + x), self._overlap_computed)
+                    self.ended[l] = start + c
+                    self._at(start + c + x, (l, start, start + c, start + c + x), self._overlap_computed)

@@ -91,6 +91,20 @@ class ClusterSpec:
     server_warmup_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server seconds its first update takes beyond a steady one (the "
                                                   "optimizer's state), once per shard"})
+    ramp_until: tuple[int, ...] = field(
+        default=(), metadata={"each": {"min": 1},
+                              "doc": "increasing counts of a learner's gradients that bound the ramp's stretches: "
+                                     "its gradients before ramp_until[0], then before each next bound, each wait "
+                                     "ramp_seconds of that stretch (rudra calibrate); left out: no ramp"})
+    ramp_seconds: tuple[float, ...] = field(
+        default=(), metadata={"doc": "seconds each of a learner's gradients in that stretch of the ramp waits before "
+                                     "its compute starts, plus ramp_sample_seconds × μ, never less than 0: a fresh "
+                                     "process is not at speed for its first hundreds of gradients; a wait that "
+                                     "holds no core (rudra calibrate)"})
+    ramp_sample_seconds: tuple[float, ...] = field(
+        default=(), metadata={"doc": "that wait's seconds per sample of μ, per stretch (rudra calibrate: a real "
+                                     "learner at two μ; the digits mlp's ramp at μ = 32 was 2-4 times its ramp at "
+                                     "μ = 8); left out: none"})
     latency: float = field(default=0.0, metadata={"min": 0.0, "doc": "seconds per message per hop"})
     bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each learner's (and aggregator's) link; left out: infinite"})
@@ -186,6 +200,14 @@ class ClusterSpec:
         if self.cold_seconds and self.cold_seconds[0] != 0.0:
             return ("cold_seconds", list(self.cold_seconds),
                     "a list starting at 0.0 (the law is measured after cold_idle[0] seconds idle)")
+        if len(self.ramp_seconds) != len(self.ramp_until):
+            return ("ramp_seconds", list(self.ramp_seconds),
+                    f"one value per ramp_until bound ({len(self.ramp_until)}), or both left out")
+        if self.ramp_sample_seconds and len(self.ramp_sample_seconds) != len(self.ramp_until):
+            return ("ramp_sample_seconds", list(self.ramp_sample_seconds),
+                    f"one value per ramp_until bound ({len(self.ramp_until)}), or left out")
+        if any(b <= a for a, b in zip(self.ramp_until, self.ramp_until[1:])):
+            return "ramp_until", list(self.ramp_until), "increasing gradient counts"
         if self.speeds and self.speed_dist != "constant":
             return "speed_dist", self.speed_dist, "left out when speeds lists every learner"
         for prefix in ("speed", "jitter", "update"):
@@ -227,6 +249,15 @@ class ClusterSpec:
             i = bisect.bisect_right(idle, t)
             return extra[i - 1] + (extra[i] - extra[i - 1]) * (t - idle[i - 1]) / (idle[i] - idle[i - 1])
         return cold
+
+    def ramp(self, minibatch: int) -> list[float]:
+        """Seconds a learner's i-th compute waits before it starts at μ = `minibatch` (ramp_until, ramp_seconds,
+        ramp_sample_seconds), for every i below the last bound."""
+        per_sample = self.ramp_sample_seconds or (0.0,) * len(self.ramp_until)
+        waits: list[float] = []
+        for until, wait, slope in zip(self.ramp_until, self.ramp_seconds, per_sample):
+            waits += [max(0.0, wait + slope * minibatch)] * (until - len(waits))
+        return waits
 
     def minibatch_time(self, minibatch: int) -> float:
         """Compute seconds of one minibatch of `minibatch` samples on a learner of speed 1, alone on its node."""

@@ -77,6 +77,38 @@ def test_warmups_delay_the_run_once(run_sim):
     assert r.csv("updates").t.tolist() == pytest.approx([3 * T + k * T for k in range(1, 21)])
 
 
+def test_a_ramp_delays_each_learners_first_computes_by_its_stretch(run_sim):
+    """A ramp of 2T before each of a learner's first 3 computes and T before its 4th and 5th (ramp_until [3, 5]):
+    async λ = 2 on nodes of their own, each learner's computes start 2T, 2T, 2T, T, T after its previous one
+    ended, then back to back: its updates land at 3T, 6T, 9T, 11T, 13T, 14T, each learner's on its own."""
+    r = run_sim({"name": "async", "learners": 2},
+                cluster={"sample_seconds": T, "ramp_until": [3, 5], "ramp_seconds": [2 * T, T]},
+                sim={"max_updates": 12})
+    assert r.csv("updates").t.tolist() == pytest.approx([k * T for k in (3, 3, 6, 6, 9, 9, 11, 11, 13, 13, 14, 14)])
+
+
+@pytest.mark.parametrize("intercept, wait", [(1.0, 2.0), (-5.0, 0.0)])
+def test_a_ramp_grows_with_mu_and_never_goes_below_nothing(run_sim, intercept, wait):
+    """ramp_seconds + ramp_sample_seconds × μ: T + T/10 × 10 = 2T before each of the first two computes at
+    μ = 10 (compute T), so updates land at 3T, 6T, 7T, 8T; an intercept of −5T leaves no wait at all."""
+    r = run_sim({"name": "async", "learners": 1}, {"minibatch": 10},
+                cluster={"sample_seconds": T / 10, "ramp_until": [2], "ramp_seconds": [intercept * T],
+                         "ramp_sample_seconds": [T / 10]},
+                sim={"max_updates": 4})
+    assert r.csv("updates").t.tolist() == pytest.approx([(k + 1 + wait * min(k + 1, 2)) * T for k in range(4)])
+
+
+@pytest.mark.parametrize("architecture", ["base", "adv*"])
+def test_a_ramp_holds_no_core(run_sim, architecture):
+    """Two learners on one core, each waiting 2T on the ramp before its first compute: both computes then
+    share the core and end at 2T + 2T. Had the ramp been CPU, they would have shared it too (6T)."""
+    r = run_sim({"name": "async", "learners": 2, "architecture": architecture},
+                cluster={"sample_seconds": T, "ramp_until": [1], "ramp_seconds": [2 * T], "nodes": 1,
+                         "cores_per_node": 1.0},
+                sim={"max_updates": 2})
+    assert r.csv("updates").t.tolist() == pytest.approx([4 * T, 4 * T])
+
+
 def test_warmups_share_a_node_like_any_cpu(run_sim):
     """Four learners warming up for 2T each on one 2-core node (no server there) take 4T before their first
     pulls: processor sharing, as the CPU work it is."""
