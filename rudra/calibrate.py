@@ -26,6 +26,8 @@ SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
 DRIFT = 0.10  # a change of the machine's speed during calibration worth a warning (runs here drift 3-10 %)
 STEADY_CV = 0.005                   # below this the jitter is left out (constant)
 NORMAL_CV = 0.3                     # above this the simulator's clipped normal no longer has mean 1
+RAMP = (20, 50, 100, 200)  # gradient counts bounding the ramp's stretches: the digits mlp's real learners took
+                           # 0.21, 0.18, 0.09 and 0.02 ms more per gradient in them than from gradient 200 on
 
 
 def fit_law(compute: dict[int, list[float]]) -> tuple[float, float, float]:
@@ -65,13 +67,50 @@ def fit_jitter(times: list[float]) -> tuple[str, float, dict[str, float]]:
     return min(scores, key=scores.get), cv, scores
 
 
+def ramp_law(compute: list[float], gaps: list[float], first: int) -> tuple[list[int], list[float], int]:
+    """(ramp_until, ramp_seconds, where the steady window starts in the lists) from one real learner's computes
+    and gaps from its gradient `first` on: how much longer a cycle (a compute and the gap after it) took in each
+    of RAMP's stretches than in the steady window, which begins at the last bound that leaves half the gradients
+    after it. Medians: one slow spell of the machine in a stretch of 15 gradients (one read 0.64 ms more per
+    gradient over gradients 50-100, then 0 again) is not the process. A stretch faster than steady has no ramp."""
+    n = min(len(compute), len(gaps))
+    cycles = np.asarray(compute[:n]) + np.asarray(gaps[:n])
+    until = [b for b in RAMP if b - first <= n // 2]
+    if not until:
+        return [], [], 0
+    steady = until[-1] - first
+    level, lo, waits = float(np.median(cycles[steady:])), 0, []
+    for b in until:
+        waits.append(max(0.0, float(np.median(cycles[lo:b - first])) - level))
+        lo = b - first
+    return until, waits, steady
+
+
 def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     """The [cluster] table and the comment lines describing where, when and how well (m: runtime Measured)."""
     mu = exp.train.minibatch
     law_overhead, per_sample, worst = fit_law(m.compute)
-    in_loop = float(np.mean(m.alone_compute))
-    overhead = max(0.0, in_loop - per_sample * mu)  # the law's slope, the real learner's level at μ
-    dist, cv, scores = fit_jitter(m.alone_compute)
+    # a fresh learner is not at speed for its first hundreds of gradients (the ramp): the levels are its steady ones
+    ramp_until, ramp, steady = ramp_law(m.alone_compute, m.alone_gaps, m.alone_from)
+    # and it ramps longer at large μ (the digits mlp's real runs: 2-4 times the wait at μ = 32 as at 8): linear in μ
+    # between the real learner at μ and at the law's largest, stretch by stretch
+    wide_until, wide_ramp, _ = ramp_law(m.wide_compute, m.wide_gaps, m.alone_from)
+    if wide_until and ramp_until:
+        ramp_until = ramp_until[:len(wide_until)]
+        ramp, wide_ramp = ramp[:len(ramp_until)], wide_ramp[:len(ramp_until)]
+        ramp_slope = [(w - r) / (m.wide_minibatch - mu) for r, w in zip(ramp, wide_ramp)]
+    else:
+        wide_ramp, ramp_slope = [], [0.0] * len(ramp)
+    in_loop = float(np.mean(m.alone_compute[steady:]))
+    # the real learner's slope, from it at μ and at the law's largest μ: a compute in a real learner costs more than
+    # the law's at large μ (the small cnn's at μ = 32: 1.85-2.25 ms in real learners minutes apart, 1.81-1.94 ms as
+    # the law times it), so the law's level set at μ alone predicted μ = 32 fast; the law's own slope where the
+    # real one is not positive (noise, on a law as flat as the digits mlp's)
+    wide = float(np.mean(m.wide_compute[steady:])) if m.wide_compute else in_loop
+    slope = (wide - in_loop) / (m.wide_minibatch - mu) if m.wide_minibatch != mu else 0.0
+    slope = slope if slope > 0 else per_sample
+    overhead = max(0.0, in_loop - slope * mu)
+    dist, cv, scores = fit_jitter(m.alone_compute[steady:])
     slowdown = [1.0]
     for k, s in enumerate(m.slowdown[1:], start=2):
         # noise (a slow window alone, which every ratio divides by) must not make sharing faster with more
@@ -92,7 +131,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
     update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
-    rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps))
+    rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps[steady:]))
+    ramped_gap = float(np.mean(m.alone_gaps))  # over the whole run, its ramp too: as the measurements paced by it
     bandwidth = m.frame_bytes / max(float(np.mean(m.frames)) - rtt / 2, 1e-9)
     hop = shard_bytes / bandwidth
     # The real server spends more per gradient than its parts timed alone (the protocol's decisions, the
@@ -121,19 +161,25 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # for the k of the j processes beside computing then; on average j × their duty)
     wakeup = []
     for j, (busy_gap, duty) in enumerate(zip(m.busy_gaps, m.busy_duty), start=1):
-        wait = (busy_gap - gap) / 2 / min(1.0, max(j * duty, 1e-3) / m.cpus)
+        wait = (busy_gap - ramped_gap) / 2 / min(1.0, max(j * duty, 1e-3) / m.cpus)
         wakeup.append(max(wait, wakeup[-1] if wakeup else 0.0))
     # computes beside busy processes, their median and p90 over alone's median: reported beside the simulator's
     # preemption (their time alone, now and then a hold of the core of mean wakeup), not fitted
     held = [np.percentile(t, [50, 90]) / np.median(m.alone_compute) for t in m.busy_computes]
     startup = max(0.0, m.alone_first - gap)  # the first compute waits one gap (a pull) besides the start-up
     # The first gradients cost more than the steady ones (lazy initialisation, cold caches, the optimizer's
-    # state): the server's part is its first update's, timed alone; the learner's is the rest.
-    warmup = max(0.0, m.alone_warmup)
+    # state): the server's part is its first update's, timed alone; the learner's is the rest. alone_warmup is
+    # over the mean cycle of the whole run; here it is over the steady one, less the ramp's first stretch, which
+    # those gradients wait too.
+    whole = float(np.mean(m.alone_compute)) + float(np.mean(m.alone_gaps))
+    warmup = max(0.0, m.alone_warmup + m.alone_from * (whole - in_loop - gap - (ramp[0] if ramp else 0.0)))
     server_warmup = min(m.server_warmup, warmup)
-    cluster = {"compute_overhead": overhead, "sample_seconds": per_sample, "exchange_seconds": exchange,
+    cluster = {"compute_overhead": overhead, "sample_seconds": slope, "exchange_seconds": exchange,
                "startup_seconds": startup, "warmup_seconds": warmup - server_warmup,
                "server_warmup_seconds": server_warmup}
+    if any(ramp) or any(wide_ramp):
+        cluster |= {"ramp_until": ramp_until, "ramp_seconds": [_sig(r - b * mu) for r, b in zip(ramp, ramp_slope)],
+                    **({"ramp_sample_seconds": [_sig(b) for b in ramp_slope]} if any(ramp_slope) else {})}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
     if per_shard > 0:
@@ -163,13 +209,15 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{exp.protocol.shards} server shard(s)).",
         f"compute per minibatch: {law_overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
         f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %); a real learner at μ = "
-        f"{mu}: {in_loop * 1e3:.4g} ms, so {overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ",
+        f"{mu}: {in_loop * 1e3:.4g} ms" + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms" if m.wide_compute else "")
+        + f", so {overhead * 1e3:.4g} ms + {slope * 1e3:.4g} ms × μ"
+        + (" (the law's slope: the real learners' was not positive)" if m.wide_compute and slope == per_sample else ""),
         f"its jitter: cv {cv:.3f} over {len(m.alone_compute)} minibatches, {dist}"
         + (f" (KS distance {fits})" if scores else ""),
         drift_line(m, mu),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
-        f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {gap * 1e3:.3g} ms after each "
+        f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {ramped_gap * 1e3:.3g} ms after each "
         f"minibatch, as learners wait for weights: CPU per minibatch "
         f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms, so a learner's compute on a node of n processes "
         f"costs {' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
@@ -199,6 +247,13 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{m.alone_first * 1e3:.3g} ms into the run, so {startup * 1e3:.3g} ms of start-up (startup_seconds); its "
         f"first gradients took {warmup * 1e3:.3g} ms more than steady ones: {server_warmup * 1e3:.3g} ms of it the "
         f"server's first update (server_warmup_seconds), the rest the learner's (warmup_seconds)",
+        (f"its gradients up to {', '.join(map(str, ramp_until))} took {' '.join(f'{w * 1e3:.3g}' for w in ramp)} ms "
+         f"longer each than from gradient {ramp_until[-1]} on, where a compute took {in_loop * 1e3:.4g} ms and the gap "
+         f"after it {gap * 1e3:.3g} ms"
+         + (f"; at μ = {m.wide_minibatch}, {' '.join(f'{w * 1e3:.3g}' for w in wide_ramp)} ms" if wide_ramp else "")
+         + " (ramp_until, ramp_seconds" + (", ramp_sample_seconds: linear in μ" if wide_ramp else "")
+         + ": a fresh process is not at speed; the simulator's learner waits that long before each such compute, "
+         "holding no core)" if ramp_until else "too few gradients timed to see a ramp"),
         f"that gap beside j = 1..{len(m.busy_gaps)} processes (pausing a gap after each minibatch while j < cores): "
         f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, computing "
         f"{' '.join(f'{100 * d:.0f}' for d in m.busy_duty)} % of the time, so a message that finds its core busy waits "

@@ -17,6 +17,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             and of the learner's the part its computes did not take: its
             exchange), how long after the run's start its first compute began,
             and how much longer its first WARMUP gradients took than steady ones;
+            then that learner again at the compute law's largest μ: its
+            computes and gaps (a real learner's compute costs more than the
+            law's at large μ, by as much as varies between runs minutes apart,
+            and its first gradients are slower for longer);
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
   interleaved  k = 2 … the run's process count such processes, each
@@ -156,7 +160,13 @@ class Measured:
     update_seconds: float             # fixed part of one SGD update
     server_warmup: float              # the first SGD update's seconds beyond a steady one (its state, lazy init)
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
-    alone_compute: list[float]        # seconds of each compute of one real learner with its server
+    alone_compute: list[float]        # seconds of each compute of one real learner with its server, from gradient
+                                      # alone_from on (its first ones are its warm-up)
+    alone_from: int                   # that gradient: WARMUP
+    wide_minibatch: int               # the compute law's largest μ
+    wide_compute: list[float]         # that learner's computes at wide_minibatch, from gradient alone_from on (none
+                                      # when it is the run's μ)
+    wide_gaps: list[float]            # and its gaps then
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
     alone_learner_cpu: float          # its CPU seconds per gradient, compute included
@@ -207,6 +217,11 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone = _alone(target)
+    wide = target.minibatches()[-1]
+    wide_run = {"alone_compute": [], "alone_gaps": []}
+    if wide != target.minibatch:
+        step(f"one learner and its server, for real, at μ = {wide}")
+        wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
     interleaved = []
     for k in range(2, target.processes + 1):
@@ -242,7 +257,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
-                    shards=target.shards, **alone, **link)
+                    shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],
+                    wide_gaps=wide_run["alone_gaps"], **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -519,7 +535,7 @@ def _alone(target: Target, shards: int = 1) -> dict:
     steady = rows[WARMUP:]
     compute = [end - start for _, start, end in steady]
     gaps = [b[1] - a[2] for a, b in zip(steady, steady[1:])]
-    return {"alone_compute": compute, "alone_gaps": gaps,
+    return {"alone_compute": compute, "alone_gaps": gaps, "alone_from": WARMUP,
             "alone_server_cpu": cpu["server"] / len(rows), "alone_learner_cpu": cpu["learners"][0] / pushes,
             "alone_exchange": (cpu["learners"][0] - cpu["learners_compute"][0]) / pushes,
             "alone_first": rows[0][1],

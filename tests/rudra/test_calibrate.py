@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudra.calibrate import fit_jitter, fit_law, profile, write_profile
+from rudra.calibrate import fit_jitter, fit_law, profile, ramp_law, write_profile
 from rudra.config import ConfigError, load, parse
 from rudra.runtime.calibrate import Measured
+from rudra.sim import ClusterSpec
 
 EXPERIMENT = """
 [protocol]
@@ -107,7 +108,7 @@ def measured(**changes) -> Measured:
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
                 alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3,
-                alone_warmup=5e-3, alone_exchange=5e-5, crowd=2, shard_pairs=[], shards=1,
+                alone_warmup=5e-3, alone_exchange=5e-5, alone_from=4, wide_minibatch=8, wide_compute=[], wide_gaps=[], crowd=2, shard_pairs=[], shards=1,
                 busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], busy_exchange=[6e-5, 7e-5, 7e-5],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
                 cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
@@ -257,6 +258,70 @@ def test_the_cold_law_is_relative_to_the_alone_gap_and_never_falls():
     assert any("cold_seconds" in line for line in lines)
     cluster, _ = profile(parse({"train": {"minibatch": 8}}), measured(cold=[(0.02, 2e-3)]))  # a gap beyond 16 ms
     assert "cold_idle" not in cluster and "cold_seconds" not in cluster
+
+
+def test_the_ramp_is_each_stretchs_cycle_beyond_the_steady_one():
+    """Cycles (compute + gap) from gradient 5 on, 0.3 ms longer than steady up to gradient 20, 0.1 up to 50,
+    steady (a little faster: noise) up to 100, 0.05 up to 200: those are the stretches' waits, the steady window
+    begins at gradient 200, and a run too short to leave half its gradients after a bound has no ramp."""
+    extra = [3e-4] * 15 + [1e-4] * 30 + [-1e-5] * 50 + [5e-5] * 100 + [0.0] * 300
+    compute = [1e-3 + e for e in extra]
+    gaps = [5e-4] * len(extra)
+    until, waits, steady = ramp_law(compute, gaps, 5)
+    assert until == [20, 50, 100, 200] and steady == 195
+    assert waits == pytest.approx([3e-4, 1e-4, 0.0, 5e-5])
+    assert ramp_law(compute[:40], gaps[:40], 5) == ([20], [pytest.approx(2e-4)], 15)  # steady: the 0.1 ms stretch
+    assert ramp_law(compute[:20], gaps[:20], 5) == ([], [], 0)
+
+
+def test_the_profile_has_the_ramp_and_the_steady_levels():
+    """A real learner whose first 45 timed cycles ran 0.4 ms long: the profile's ramp says so, its compute level
+    and gap are the steady ones, and its warm-up is over the steady cycle, less what the ramp's first stretch
+    already waits."""
+    compute = [2.4e-3] * 15 + [2.0e-3] * 485
+    gaps = [6e-4] * 15 + [5e-4] * 485
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    m = measured(alone_compute=compute, alone_gaps=gaps, alone_from=5, alone_warmup=5e-3, server_warmup=0.0)
+    cluster, lines = profile(exp, m)
+    assert cluster["ramp_until"] == [20, 50, 100, 200]
+    assert cluster["ramp_seconds"] == pytest.approx([5e-4, 0.0, 0.0, 0.0])
+    per_sample = fit_law(m.compute)[1]
+    assert cluster["compute_overhead"] == pytest.approx(2.0e-3 - 8 * per_sample, rel=1e-3)
+    whole = np.mean(compute) + np.mean(gaps)
+    assert cluster["warmup_seconds"] == pytest.approx(5e-3 + 5 * (whole - 2.5e-3 - 5e-4), rel=1e-3)
+    assert any(line.startswith("its gradients up to 20, 50, 100, 200 took 0.5 0 0 0 ms longer") for line in lines)
+
+
+def test_the_ramp_is_linear_in_mu_between_the_real_learner_at_mu_and_at_the_laws_largest():
+    """The first stretch 0.2 ms long at μ = 8 and 0.5 ms at μ = 32: 0.1 ms + 0.0125 ms × μ, which the simulator
+    reads back as those two waits; the stretches both runs show longer than steady, none else."""
+    steady = [2.0e-3] * 485
+    compute, wide = [2.2e-3] * 15 + steady, [2.5e-3] * 15 + steady
+    gaps = [5e-4] * 500
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    cluster, lines = profile(exp, measured(alone_compute=compute, alone_gaps=gaps, alone_from=5, wide_minibatch=32,
+                                           wide_compute=wide, wide_gaps=gaps))
+    assert cluster["ramp_until"] == [20, 50, 100, 200]
+    assert cluster["ramp_seconds"] == pytest.approx([1e-4, 0, 0, 0], abs=1e-12)
+    assert cluster["ramp_sample_seconds"] == pytest.approx([1.25e-5, 0, 0, 0], abs=1e-12)
+    spec = ClusterSpec(**{k: cluster[k] for k in ("ramp_until", "ramp_seconds", "ramp_sample_seconds")})
+    assert spec.ramp(8)[:20] == pytest.approx([2e-4] * 20) and spec.ramp(32)[:20] == pytest.approx([5e-4] * 20)
+    assert any("; at μ = 32, 0.5 0 0 0 ms (ramp_until, ramp_seconds, ramp_sample_seconds: linear in μ" in line
+               for line in lines)
+
+
+def test_the_compute_law_is_the_real_learners_at_mu_and_at_the_laws_largest():
+    """A real learner at μ = 8 (2.2 ms) and at μ = 32 (5 ms) sets the law the simulator uses: its slope and its
+    level, whatever the law timed outside a run; a real slope that is not positive (noise) keeps the law's."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    cluster, lines = profile(exp, measured(wide_minibatch=32, wide_compute=[5e-3] * 40))
+    assert cluster["sample_seconds"] == pytest.approx(2.8e-3 / 24, rel=1e-3)
+    assert cluster["compute_overhead"] == pytest.approx(2.2e-3 - 8 * 2.8e-3 / 24, rel=1e-3)
+    assert any("a real learner at μ = 8: 2.2 ms, at μ = 32: 5 ms, so 1.267 ms + 0.1167 ms × μ" in line
+               for line in lines)
+    flat, lines = profile(exp, measured(wide_minibatch=32, wide_compute=[2e-3] * 40))
+    assert flat["sample_seconds"] == pytest.approx(fit_law(measured().compute)[1], rel=1e-3)
+    assert any("the real learners' was not positive" in line for line in lines)
 
 
 @pytest.mark.parametrize("server, total, split", [(2e-3, 1e-3, (1e-3, 0.0)), (2e-3, -1e-3, (0.0, 0.0))])
