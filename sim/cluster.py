@@ -412,8 +412,8 @@ class Cluster:
         self._at(t2 + self.push_delay, (l, t2, m.pushed, True, t0, t1), self._pushed)
 
     def _ramp(self, l: int) -> float:
-        """How long learner l's next compute waits to start on the ramp (ClusterSpec.ramp_until): a wait that
-        holds no core, where its waits for a core hold one."""
+        """How long learner l's next compute waits to start on the ramp (ClusterSpec.ramp_until), holding no
+        core."""
         i = self.started[l]
         if i >= len(self.ramp):
             return 0.0

@@ -95,7 +95,7 @@ class ClusterSpec:
         default=(), metadata={"each": {"min": 1},
                               "doc": "increasing counts of a learner's gradients that bound the ramp's stretches: "
                                      "its gradients before ramp_until[0], then before each next bound, each wait "
-                                     "ramp_seconds of that stretch (rudra calibrate); left out: no ramp"})
+                                     "that stretch's ramp_seconds (rudra calibrate); left out: no ramp"})
     ramp_seconds: tuple[float, ...] = field(
         default=(), metadata={"doc": "seconds each of a learner's gradients in that stretch of the ramp waits before "
                                      "its compute starts, plus ramp_sample_seconds × μ, never less than 0: a fresh "
