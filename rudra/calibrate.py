@@ -26,6 +26,7 @@ SECONDS, QUICK_SECONDS = 1.0, 0.1  # length of each timing window
 DRIFT = 0.10  # a change of the machine's speed during calibration worth a warning (runs here drift 3-10 %)
 STEADY_CV = 0.005                   # below this the jitter is left out (constant)
 NORMAL_CV = 0.3                     # above this the simulator's clipped normal no longer has mean 1
+SPLIT_SHARE = 0.5  # the per-sample part of a compute at the wide μ below which its own inflation is not read
 RAMP = (20, 50, 100, 200)  # gradient counts bounding the ramp's stretches: the digits mlp's real learners took
                            # 0.21, 0.18, 0.09 and 0.02 ms more per gradient in them than from gradient 200 on
 
@@ -86,6 +87,26 @@ def ramp_law(compute: list[float], gaps: list[float], first: int) -> tuple[list[
     return until, waits, steady
 
 
+def split_inflation(cpus: list[float], wide: list[float], mu: int, wide_mu: int,
+                    whole: list[float]) -> tuple[list[float], list[float]]:
+    """(compute_inflation, sample_inflation) from the CPU of a compute with n = 2, 3, … learner-like processes at
+    μ and at wide_mu: each process count's law through the two, its overhead and its per-sample part each over
+    n = 2's, never falling. Only where the per-sample part is at least SPLIT_SHARE of a compute at wide_mu and
+    both parts are positive at every n: on a law as flat as the digits mlp's (0.0004 ms × μ of 0.13 ms), the
+    difference of two noisy readings says nothing of it. Otherwise (`whole`, []): one factor on the compute."""
+    if len(wide) != len(cpus) or len(cpus) < 2:
+        return whole, []
+    per = [(w - c) / (wide_mu - mu) for c, w in zip(cpus, wide)]
+    fixed = [c - p * mu for c, p in zip(cpus, per)]
+    if min(per) <= 0 or min(fixed) <= 0 or per[0] * wide_mu < SPLIT_SHARE * wide[0]:
+        return whole, []
+    overhead, sample = [1.0], [1.0]
+    for f, p in zip(fixed[1:], per[1:]):
+        overhead.append(round(max(f / fixed[0], overhead[-1]), 4))
+        sample.append(round(max(p / per[0], sample[-1]), 4))
+    return overhead, sample
+
+
 def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     """The [cluster] table and the comment lines describing where, when and how well (m: runtime Measured)."""
     mu = exp.train.minibatch
@@ -121,6 +142,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     inflation = [1.0]
     for cpu in m.interleaved[1:]:
         inflation.append(round(max(cpu / m.interleaved[0], inflation[-1]), 4))
+    inflation, sample_inflation = split_inflation(m.interleaved, m.interleaved_wide, mu, m.wide_minibatch, inflation)
     # its exchange (CPU per gradient besides its computes) beside j busy processes, a node of n = j + 2, over beside
     # its server alone: far more than a compute's inflation (runtime/calibrate.py: waking); never cheaper with more.
     # Up to j = cores only: beyond, those processes compute back to back, as no learner does, and the exchange
@@ -188,6 +210,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         cluster |= {"jitter_dist": dist, "jitter_cv": round(cv, 4)}
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"compute_inflation": inflation} if len(inflation) > 1 else {}),
+                **({"sample_inflation": sample_inflation} if sample_inflation else {}),
                 **({"exchange_inflation": exchange_inflation} if len(exchange_inflation) > 1 else {}),
                 **({"cold_idle": cold_idle, "cold_seconds": cold_seconds} if len(cold_idle) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
@@ -209,7 +232,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{exp.protocol.shards} server shard(s)).",
         f"compute per minibatch: {law_overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
         f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %); a real learner at μ = "
-        f"{mu}: {in_loop * 1e3:.4g} ms" + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms" if m.wide_compute else "")
+        f"{mu}: {in_loop * 1e3:.4g} ms"
+        + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms" if m.wide_compute else "")
         + f", so {overhead * 1e3:.4g} ms + {slope * 1e3:.4g} ms × μ"
         + (" (the law's slope: the real learners' was not positive)" if m.wide_compute and slope == per_sample else ""),
         f"its jitter: cv {cv:.3f} over {len(m.alone_compute) - steady} minibatches, {dist}"
@@ -219,8 +243,15 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
         f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {ramped_gap * 1e3:.3g} ms after each "
         f"minibatch, as learners wait for weights: CPU per minibatch "
-        f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms, so a learner's compute on a node of n processes "
-        f"costs {' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
+        f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms"
+        + (f" (at μ = {m.wide_minibatch}: {' '.join(f'{c * 1e3:.3g}' for c in m.interleaved_wide)} ms)"
+           if m.interleaved_wide else "")
+        + ", so a learner's compute on a node of n processes costs "
+        + (f"{' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
+           if not sample_inflation else
+           f"{' '.join(f'{x:.2f}' for x in inflation)} × on its overhead (compute_inflation) and "
+           f"{' '.join(f'{x:.2f}' for x in sample_inflation)} × on its per-sample part (sample_inflation) its time "
+           "beside its server alone")
         if len(m.interleaved) > 1 else
         "no process but the learner and its server on this node: no compute inflation measured",
         f"one process pausing after each minibatch beside {m.cold_beside} computing back to back, idle "

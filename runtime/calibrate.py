@@ -25,7 +25,8 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             k = 1 … the run's process count: the slowdown of each;
   interleaved  k = 2 … the run's process count such processes, each
             pausing one gap after each minibatch as a learner waits for its
-            weights: the CPU seconds of each compute. A compute that finds
+            weights: the CPU seconds of each compute, at the run's μ and at
+            the law's largest (a larger working set suffers more). A compute that finds
             caches others have filled costs more CPU: cnn μ = 32 here 1.71 ms
             at k = 2, 1.85 at 4, 2.24 at 6 (+31 %) in one reading, while
             computing back to back they are slowed at most 9 % beyond
@@ -152,6 +153,7 @@ class Measured:
     compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
     interleaved: list[float]          # k = 2, 3, …: CPU seconds of a compute with k processes computing and pausing
+    interleaved_wide: list[float]     # the same at wide_minibatch (none when it is the run's μ)
     rtts: list[float]                 # seconds of each header-only round trip between two processes
     frames: list[float]               # seconds of each large frame of a one-way stream
     frame_bytes: int                  # bytes of one such frame
@@ -223,11 +225,14 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         step(f"one learner and its server, for real, at μ = {wide}")
         wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
-    interleaved = []
+    interleaved, interleaved_wide = [], []
+    paced_at = [(target.minibatch, interleaved)] + ([(wide, interleaved_wide)] if wide != target.minibatch else [])
     for k in range(2, target.processes + 1):
-        step(f"{k} processes computing and pausing on {cores()} cores")
-        paced = _gather(ctx, _paced_child, [(target, ctx.Barrier(k), [gap])] * k)
-        interleaved.append(float(np.mean([cpu for ((_, cpu),) in paced])))
+        for mu, cpus in paced_at:
+            step(f"{k} processes computing at μ = {mu} and pausing on {cores()} cores")
+            paced = _gather(ctx, _paced_child, [(replace(target, train=replace(target.train, minibatch=mu)),
+                                                 ctx.Barrier(k), [gap])] * k)
+            cpus.append(float(np.mean([cpu for ((_, cpu),) in paced])))
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
     others = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
@@ -254,7 +259,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
                                for shards in (1, target.shards)))
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
-    return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved, cpus=cores(), load=load,
+    return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved,
+                    interleaved_wide=interleaved_wide, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
                     shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],

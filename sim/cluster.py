@@ -149,7 +149,7 @@ class Cluster:
                            cluster.fan_in)
         schedule = train.schedule(train_samples)
         cost = cluster.update_seconds + (shard_bytes / cluster.memory_bandwidth if cluster.memory_bandwidth else 0.0)
-        self.learner_nodes, shard_nodes = place(cluster, lam, S, self.env, wake_seq)  # sim/cores.py
+        self.learner_nodes, shard_nodes = place(cluster, lam, S, train.minibatch, self.env, wake_seq)  # cores.py
         self.shards = [Shard(s, ParameterServer(protocol, schedule),
                              Stream(np.random.default_rng(q), cluster.update_dist, cluster.update_cv, scale=cost),
                              shard_nodes[s], cluster.server_warmup_seconds)

@@ -23,7 +23,11 @@ caches filled by the others, which sharing's slowdown, measured with processes
 computing back to back, does not show: the digits mlp's minibatch cost 11-15 %
 more CPU beside 3-5 learner-like processes than beside one in six fidelity
 calibrations (1.03 in another), and without it the simulator had λ = 4 14 %
-fast on both tasks. Its exchange costs `exchange_inflation[n-2]` times its
+fast on both tasks. With `sample_inflation`, compute_inflation is the factor on
+the law's overhead and sample_inflation[n-2] the one on its sample_seconds × μ:
+a larger minibatch's working set suffers more (the small cnn's compute beside
+3 such processes cost 1.11-1.14× at μ = 32, 1.05× at μ = 8; its per-sample
+part 1.18×, its overhead 1.0×). Its exchange costs `exchange_inflation[n-2]` times its
 exchange alone (left out: compute_inflation's), and far more than a compute
 does: real learners' CPU per gradient besides their computes, mlp at λ = 1,
 2, 4 on this 2-core machine 0.13-0.23, 0.20-0.34, 0.19-0.29 ms, the small
@@ -112,7 +116,7 @@ def slowdown_law(cluster: ClusterSpec) -> Callable[[int], float] | None:
     return None
 
 
-def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environment,
+def place(cluster: ClusterSpec, learners: int, shards: int, minibatch: int, env: simpy.Environment,
           seq: np.random.SeedSequence) -> tuple[list[Node | None] | None, list[Node | None]]:
     """(node of each learner, node of each shard): a Node where processes share one, else None; the learner
     list itself is None when no learner shares its node (the cluster's fast path)."""
@@ -128,11 +132,21 @@ def place(cluster: ClusterSpec, learners: int, shards: int, env: simpy.Environme
     compute = cluster.compute_inflation or (1.0,)
     exchange = cluster.exchange_inflation or compute
     made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
-                    inflation_at(compute, count[n]), inflation_at(exchange, count[n]))
+                    compute_inflation(cluster, count[n], minibatch), inflation_at(exchange, count[n]))
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
     return (at_learners if any(at_learners) else None), at_shards
+
+
+def compute_inflation(cluster: ClusterSpec, n: int, minibatch: int) -> float:
+    """The factor on a learner's compute at μ = `minibatch` on a node of n processes: compute_inflation's, or with
+    sample_inflation each part of the law inflated by its own."""
+    overhead = inflation_at(cluster.compute_inflation or (1.0,), n)
+    if not cluster.sample_inflation:
+        return overhead
+    fixed, whole = cluster.compute_overhead, cluster.minibatch_time(minibatch)
+    return (fixed * overhead + (whole - fixed) * inflation_at(cluster.sample_inflation, n)) / whole
 
 
 def inflation_at(inflation: Sequence[float], n: int) -> float:

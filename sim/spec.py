@@ -144,6 +144,13 @@ class ClusterSpec:
                                      "n = 2, 3, … processes (rudra calibrate: the CPU of a minibatch beside "
                                      "learner-like processes, over beside one: caches hold more working sets); "
                                      "beyond the list: its last value; left out: 1"})
+    sample_inflation: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 1.0},
+                              "doc": "factor on the law's sample_seconds × μ part of a learner's compute on a node "
+                                     "of n = 2, 3, … processes, compute_inflation then being its overhead's (rudra "
+                                     "calibrate: learner-like processes at two μ; the small cnn's per-sample part "
+                                     "cost 18 % more beside 3 others, its overhead no more); beyond the list: its "
+                                     "last value; left out: compute_inflation on the whole compute"})
     exchange_inflation: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 1.0},
                               "doc": "factor on a learner's exchange_seconds on a node that holds n = 2, 3, … "
@@ -188,7 +195,10 @@ class ClusterSpec:
             return "minibatch_seconds_at", self.minibatch_seconds_at, "left out without minibatch_seconds"
         if self.slowdown and self.slowdown[0] != 1.0:
             return "slowdown", list(self.slowdown), "a list starting at 1.0 (one process alone sets the scale)"
-        for name in ("compute_inflation", "exchange_inflation"):
+        if self.sample_inflation and self.minibatch_seconds is not None:
+            return ("sample_inflation", list(self.sample_inflation),
+                    "left out with minibatch_seconds (it inflates the law's sample_seconds × μ)")
+        for name in ("compute_inflation", "sample_inflation", "exchange_inflation"):
             if getattr(self, name) and getattr(self, name)[0] != 1.0:
                 return name, list(getattr(self, name)), ("a list starting at 1.0 (n = 2, a learner and its "
                                                          "server, sets the scale)")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rudra.calibrate import fit_jitter, fit_law, profile, ramp_law, write_profile
+from rudra.calibrate import fit_jitter, fit_law, profile, ramp_law, split_inflation, write_profile
 from rudra.config import ConfigError, load, parse
 from rudra.runtime.calibrate import Measured
 from rudra.sim import ClusterSpec
@@ -108,7 +108,8 @@ def measured(**changes) -> Measured:
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
                 alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3,
-                alone_warmup=5e-3, alone_exchange=5e-5, alone_from=4, wide_minibatch=8, wide_compute=[], wide_gaps=[], crowd=2, shard_pairs=[], shards=1,
+                alone_warmup=5e-3, alone_exchange=5e-5, alone_from=4, wide_minibatch=8, wide_compute=[], wide_gaps=[],
+                interleaved_wide=[], crowd=2, shard_pairs=[], shards=1,
                 busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], busy_exchange=[6e-5, 7e-5, 7e-5],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
                 cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
@@ -229,6 +230,24 @@ def test_compute_inflation_is_relative_to_a_learner_beside_its_server_and_never_
     assert any("compute_inflation" in line for line in lines)
     cluster, lines = profile(parse({"train": {"minibatch": 8}}), measured(interleaved=[2e-3]))
     assert "compute_inflation" not in cluster
+
+
+def test_the_inflation_splits_into_the_overhead_s_and_the_per_sample_part_s_where_that_part_is_large():
+    """Computes at μ = 8 and 32 with n = 2, 3, 4 learner-like processes whose laws are 1.0, 0.9 and 1.1 ms + 0.05,
+    0.06 and 0.07 ms × μ: the overhead inflates 1, 1 (a dip, held) and 1.1, the per-sample part 1, 1.2 and 1.4;
+    a per-sample part under half of a compute at μ = 32 (the digits mlp's) keeps one factor on the whole."""
+    fixed, per = [1.0e-3, 0.9e-3, 1.1e-3], [5e-5, 6e-5, 7e-5]
+    at8, at32 = [f + p * 8 for f, p in zip(fixed, per)], [f + p * 32 for f, p in zip(fixed, per)]
+    whole = [1.0, 1.05, 1.1]
+    overhead, sample = split_inflation(at8, at32, 8, 32, whole)
+    assert overhead == pytest.approx([1.0, 1.0, 1.1]) and sample == pytest.approx([1.0, 1.2, 1.4])
+    assert split_inflation([1.3e-4, 1.4e-4], [1.4e-4, 1.5e-4], 8, 32, whole[:2]) == (whole[:2], [])
+    assert split_inflation(at8, [], 8, 32, whole) == (whole, [])
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    cluster, lines = profile(exp, measured(interleaved=at8, interleaved_wide=at32, wide_minibatch=32))
+    assert cluster["compute_inflation"] == [1.0, 1.0, 1.1] and cluster["sample_inflation"] == [1.0, 1.2, 1.4]
+    said = "1.00 1.00 1.10 × on its overhead (compute_inflation) and 1.00 1.20 1.40 × on its per-sample part"
+    assert any(said in line for line in lines)
 
 
 def test_exchange_inflation_is_the_learners_exchange_in_company_over_alone_and_never_falls():

@@ -43,6 +43,17 @@ def test_a_compute_costs_the_inflation_of_its_nodes_process_count(run_sim, lam, 
     assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([factor * T] * 5)
 
 
+@pytest.mark.parametrize("lam, factor", [(1, 1.0), (2, 1.6), (4, 2.25)])
+def test_with_sample_inflation_each_part_of_the_law_inflates_by_its_own(run_sim, lam, factor):
+    """As above at μ = 10 with a law of T/2 + T/20 × μ (T): compute_inflation [1, 1.2, 1.5] on the overhead and
+    sample_inflation [1, 2, 3] on the per-sample part, so a round takes (1.2 + 2) / 2 T at n = 3 and, beyond
+    the lists, (1.5 + 3) / 2 T."""
+    cluster = {"compute_overhead": T / 2, "sample_seconds": T / 20, "nodes": 1, "server_node": "shared",
+               "cores_per_node": lam + 1, "compute_inflation": [1.0, 1.2, 1.5], "sample_inflation": [1.0, 2.0, 3.0]}
+    r = run_sim({"name": "hardsync", "learners": lam}, {"minibatch": 10}, cluster=cluster, sim={"max_updates": 6})
+    assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([factor * T] * 5)
+
+
 @pytest.mark.parametrize("lam, compute, exchange", [(1, 1.0, 1.0), (2, 1.2, 2.0), (4, 1.5, 3.0)])
 def test_an_exchange_costs_the_exchange_inflation_of_its_nodes_process_count(run_sim, lam, compute, exchange):
     """As above with an exchange X per gradient and exchange_inflation [1, 2, 3]: a round takes the compute's
