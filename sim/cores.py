@@ -27,11 +27,12 @@ fast on both tasks. With `sample_inflation`, compute_inflation is the factor on
 the law's overhead and sample_inflation[n-2] the one on its sample_seconds × μ:
 a larger minibatch's working set suffers more (the small cnn's compute beside
 3 such processes cost 1.11-1.14× at μ = 32, 1.05× at μ = 8; its per-sample
-part 1.18×, its overhead 1.0×). Its exchange costs `exchange_inflation[n-2]` times its
-exchange alone (left out: compute_inflation's), and far more than a compute
-does: real learners' CPU per gradient besides their computes, mlp at λ = 1,
-2, 4 on this 2-core machine 0.13-0.23, 0.20-0.34, 0.19-0.29 ms, the small
-cnn's 0.20-0.25, 0.30-0.48, 0.34-0.65 ms (its compute inflates 1.0-1.05).
+part 1.18×, its overhead 1.0×). Its exchange costs `exchange_inflation[n-2]`
+times its exchange alone (left out: compute_inflation's), and far more than a
+compute does: real learners' CPU per gradient besides their computes, mlp at
+λ = 1, 2, 4 on this 2-core machine 0.13-0.23, 0.20-0.34, 0.19-0.29 ms, the
+small cnn's 0.20-0.25, 0.30-0.48, 0.34-0.65 ms (its compute inflates
+1.0-1.05).
 Only nodes that hold two processes or more and have a sharing law get a Node:
 every other process runs at its own speed, with no cost on the hot path.
 
