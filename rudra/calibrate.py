@@ -87,6 +87,13 @@ def ramp_law(compute: list[float], gaps: list[float], first: int) -> tuple[list[
     return until, waits, steady
 
 
+def through(mu: int, at_mu, wide_mu: int, at_wide) -> tuple[np.ndarray, np.ndarray]:
+    """(fixed part, part per sample) of the line through (μ, at_mu) and (wide_mu, at_wide), element-wise: a law
+    read off measurements at two minibatch sizes."""
+    per = (np.asarray(at_wide, dtype=float) - np.asarray(at_mu, dtype=float)) / (wide_mu - mu)
+    return np.asarray(at_mu, dtype=float) - per * mu, per
+
+
 def split_inflation(cpus: list[float], wide: list[float], mu: int, wide_mu: int,
                     whole: list[float]) -> tuple[list[float], list[float]]:
     """(compute_inflation, sample_inflation) from the CPU of a compute with n = 2, 3, … learner-like processes at
@@ -96,14 +103,13 @@ def split_inflation(cpus: list[float], wide: list[float], mu: int, wide_mu: int,
     difference of two noisy readings says nothing of it. Otherwise (`whole`, []): one factor on the compute."""
     if len(wide) != len(cpus) or len(cpus) < 2:
         return whole, []
-    per = [(w - c) / (wide_mu - mu) for c, w in zip(cpus, wide)]
-    fixed = [c - p * mu for c, p in zip(cpus, per)]
+    fixed, per = through(mu, cpus, wide_mu, wide)
     if min(per) <= 0 or min(fixed) <= 0 or per[0] * wide_mu < SPLIT_SHARE * wide[0]:
         return whole, []
     overhead, sample = [1.0], [1.0]
     for f, p in zip(fixed[1:], per[1:]):
-        overhead.append(round(max(f / fixed[0], overhead[-1]), 4))
-        sample.append(round(max(p / per[0], sample[-1]), 4))
+        overhead.append(round(max(float(f / fixed[0]), overhead[-1]), 4))
+        sample.append(round(max(float(p / per[0]), sample[-1]), 4))
     return overhead, sample
 
 
@@ -119,16 +125,16 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     if wide_until and ramp_until:
         ramp_until = ramp_until[:len(wide_until)]
         ramp, wide_ramp = ramp[:len(ramp_until)], wide_ramp[:len(ramp_until)]
-        ramp_slope = [(w - r) / (m.wide_minibatch - mu) for r, w in zip(ramp, wide_ramp)]
+        ramp_fixed, ramp_slope = through(mu, ramp, m.wide_minibatch, wide_ramp)
     else:
-        wide_ramp, ramp_slope = [], [0.0] * len(ramp)
+        wide_ramp, ramp_fixed, ramp_slope = [], ramp, [0.0] * len(ramp)
     in_loop = float(np.mean(m.alone_compute[steady:]))
     # the real learner's slope, from it at μ and at the law's largest μ: a compute in a real learner costs more than
     # the law's at large μ (the small cnn's at μ = 32: 1.85-2.25 ms in real learners minutes apart, 1.81-1.94 ms as
     # the law times it), so the law's level set at μ alone predicted μ = 32 fast; the law's own slope where the
     # real one is not positive (noise, on a law as flat as the digits mlp's)
     wide = float(np.mean(m.wide_compute[steady:])) if m.wide_compute else in_loop
-    slope = (wide - in_loop) / (m.wide_minibatch - mu) if m.wide_minibatch != mu else 0.0
+    slope = float(through(mu, in_loop, m.wide_minibatch, wide)[1]) if m.wide_compute else 0.0
     slope = slope if slope > 0 else per_sample
     overhead = max(0.0, in_loop - slope * mu)
     dist, cv, scores = fit_jitter(m.alone_compute[steady:])
@@ -200,8 +206,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
                "startup_seconds": startup, "warmup_seconds": warmup - server_warmup,
                "server_warmup_seconds": server_warmup}
     if any(ramp) or any(wide_ramp):
-        cluster |= {"ramp_until": ramp_until, "ramp_seconds": [_sig(r - b * mu) for r, b in zip(ramp, ramp_slope)],
-                    **({"ramp_sample_seconds": [_sig(b) for b in ramp_slope]} if any(ramp_slope) else {})}
+        cluster |= {"ramp_until": ramp_until, "ramp_seconds": [_sig(float(r)) for r in ramp_fixed],
+                    **({"ramp_sample_seconds": [_sig(float(b)) for b in ramp_slope]} if any(ramp_slope) else {})}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
     if per_shard > 0:

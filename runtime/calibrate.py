@@ -153,7 +153,7 @@ class Measured:
     compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
     interleaved: list[float]          # k = 2, 3, …: CPU seconds of a compute with k processes computing and pausing
-    interleaved_wide: list[float]     # the same at wide_minibatch (none when it is the run's μ)
+    interleaved_wide: list[float]     # the same at wide_minibatch
     rtts: list[float]                 # seconds of each header-only round trip between two processes
     frames: list[float]               # seconds of each large frame of a one-way stream
     frame_bytes: int                  # bytes of one such frame
@@ -166,8 +166,7 @@ class Measured:
                                       # alone_from on (its first ones are its warm-up)
     alone_from: int                   # that gradient: WARMUP
     wide_minibatch: int               # the compute law's largest μ
-    wide_compute: list[float]         # that learner's computes at wide_minibatch, from gradient alone_from on (none
-                                      # when it is the run's μ)
+    wide_compute: list[float]         # that learner's computes at wide_minibatch, from gradient alone_from on
     wide_gaps: list[float]            # and its gaps then
     alone_gaps: list[float]           # seconds from each of its computes' end to the next one's start
     alone_server_cpu: float           # its server's CPU seconds per gradient (everything it does for one)
@@ -219,16 +218,13 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     link = _link(ctx, target)
     step("one learner and its server, for real")
     alone = _alone(target)
-    wide = target.minibatches()[-1]
-    wide_run = {"alone_compute": [], "alone_gaps": []}
-    if wide != target.minibatch:
-        step(f"one learner and its server, for real, at μ = {wide}")
-        wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
+    wide = target.minibatches()[-1]  # 4μ
+    step(f"one learner and its server, for real, at μ = {wide}")
+    wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
     interleaved, interleaved_wide = [], []
-    paced_at = [(target.minibatch, interleaved)] + ([(wide, interleaved_wide)] if wide != target.minibatch else [])
     for k in range(2, target.processes + 1):
-        for mu, cpus in paced_at:
+        for mu, cpus in ((target.minibatch, interleaved), (wide, interleaved_wide)):
             step(f"{k} processes computing at μ = {mu} and pausing on {cores()} cores")
             paced = _gather(ctx, _paced_child, [(replace(target, train=replace(target.train, minibatch=mu)),
                                                  ctx.Barrier(k), [gap])] * k)

@@ -139,6 +139,7 @@ class Cluster:
         self.ended = [math.inf] * lam  # when each learner's last compute ended: none yet, so its first is not cold
         self.ramp = cluster.ramp(train.minibatch)  # seconds a learner's i-th compute waits to start: not at speed
         self.started = [0] * lam                    # computes each learner has started (while a ramp is left)
+        self.ramped = 0                             # learners past the ramp: once all are, it is dropped
         # learner CPU per gradient besides c, before its push leaves: one exchange with each shard
         self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
@@ -413,12 +414,16 @@ class Cluster:
 
     def _ramp(self, l: int) -> float:
         """How long learner l's next compute waits to start on the ramp (ClusterSpec.ramp_until), holding no
-        core."""
-        i = self.started[l]
-        if i >= len(self.ramp):
+        core. Once every learner is past it, the ramp is emptied: no call per gradient for the rest of the run."""
+        ramp, i = self.ramp, self.started[l]
+        if i >= len(ramp):
             return 0.0
         self.started[l] = i + 1
-        return self.ramp[i]
+        if i + 1 == len(ramp):
+            self.ramped += 1
+            if self.ramped == self.lam:
+                self.ramp = []
+        return ramp[i]
 
     def _computed(self, l: int, t0: float, t2: float, share: float, step: int, versions: tuple[int, ...]) -> None:
         """base/adv on a shared node: learner l's gradient `step`, computed on `versions` from t0 on, leaves at t2
