@@ -94,6 +94,15 @@ def through(mu: int, at_mu, wide_mu: int, at_wide) -> tuple[np.ndarray, np.ndarr
     return np.asarray(at_mu, dtype=float) - per * mu, per
 
 
+def crowd_exchange(m) -> list[float]:
+    """The learner's exchange CPU per gradient beside j = 1, 2, … busy processes: at j = crowd, the median of
+    that reading and the shard pairs' one-shard ones (one reading alone where the run has one shard)."""
+    readings = list(m.busy_exchange)
+    if m.shard_pairs and 0 < m.crowd <= len(readings):
+        readings[m.crowd - 1] = float(np.median([readings[m.crowd - 1], *(one for one, _ in m.shard_pairs)]))
+    return readings
+
+
 def split_inflation(cpus: list[float], wide: list[float], mu: int, wide_mu: int,
                     whole: list[float]) -> tuple[list[float], list[float]]:
     """(compute_inflation, sample_inflation) from the CPU of a compute with n = 2, 3, … learner-like processes at
@@ -153,8 +162,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # its server alone: far more than a compute's inflation (runtime/calibrate.py: waking); never cheaper with more.
     # Up to j = cores only: beyond, those processes compute back to back, as no learner does, and the exchange
     # beside them overstates a run's (the cnn's read 0.67-1.3 ms beside 3-4, its λ = 4 runs' 0.34-0.65 ms)
+    # One reading there spreads far (the cnn's beside 2: 0.27-1.04 ms); the shard pairs' one-shard readings are
+    # the same measurement (beside `crowd` processes paced alike), so that entry is the median of them all.
     exchange_inflation = [1.0] if m.alone_exchange > 0 else []
-    for x in m.busy_exchange[:m.cpus] if exchange_inflation else ():
+    for x in crowd_exchange(m)[:m.cpus] if exchange_inflation else ():
         exchange_inflation.append(round(max(x / m.alone_exchange, exchange_inflation[-1]), 4))
     cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
@@ -300,7 +311,10 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         "of their core of mean wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
         f"its CPU per gradient besides its computes, beside its server alone {m.alone_exchange * 1e3:.3g} ms and "
-        f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms, so its exchange on a "
+        f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms"
+        + (f" (beside {m.crowd}, the median with the {len(m.shard_pairs)} one-shard readings of the shard pairs: "
+           f"{crowd_exchange(m)[m.crowd - 1] * 1e3:.3g} ms)" if m.shard_pairs and m.crowd <= len(m.busy_exchange)
+           else "") + ", so its exchange on a "
         f"node of n = 2..{len(exchange_inflation) + 1} processes costs "
         f"{' '.join(f'{x:.2f}' for x in exchange_inflation)} × its time alone, and beyond as at the last, where "
         f"the processes beside fill the {m.cpus} cores (exchange_inflation)" if len(exchange_inflation) > 1 else
