@@ -13,7 +13,9 @@ goes through `rudra compare` (rudra.analysis.compare): per point, the prediction
 min–max, the error (the mean of each real run's relative error against its own prediction) and whether the mean
 prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions
 (each side pooled), and the learner cycle's error split into what compute, exchange + push → applied and the rest
-of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from. The λ = 1
+of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from, and the
+error by task and λ for each calibration and its run, which tells a model's error (every column) from one
+calibration's misreading (one column). The λ = 1
 points are the drift control: calibrate measures that very setting, so their error is
 what the machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
 worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point. Writes <out>/fidelity.csv and fidelity.md (the table and
@@ -168,6 +170,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
             errors = [q[quantity].error for q in paired]
             if column == "s/epoch":
                 row["s/epoch seed spread"] = float(np.mean([_spread(q[quantity].predictions) for q in paired]))
+                row |= {f"s/epoch error {r}": e for r, e in enumerate(errors, start=1)}
             row |= {f"{column} sim": np.mean(predicted), f"{column} sim min": min(predicted),
                     f"{column} sim max": max(predicted), f"{column} real": np.mean(measured),
                     f"{column} min": min(measured), f"{column} max": max(measured),
@@ -265,6 +268,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         + (" (λ = 1 is what calibrate measures: its error is what the machine changed between calibration and run, "
            "the drift control)" if (t["λ"] == 1).any() else ""),
         *([cycle_line(t)] if "cycle error" in t else []),
+        *([by_run_line(t)] if "s/epoch error 2" in t else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
           if recalibrated(t) else []),
@@ -283,6 +287,17 @@ def cycle_line(t: pd.DataFrame) -> str:
             "real, over the real cycle): " + "; ".join(
                 f"{task} λ={lam} {_pct(g['cycle error'].mean())} = "
                 + " + ".join(part(f"cycle part {name}", g[f"cycle part {name}"]) for name in CYCLE_PARTS)
+                for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
+
+
+def by_run_line(t: pd.DataFrame) -> str:
+    """The signed error of time per epoch by task and λ for each real run against its own prediction: a model
+    error shows in every column, one calibration's misreading (or one run's hour) in one."""
+    runs = [c for c in t.columns if c.startswith("s/epoch error ") and c.removeprefix("s/epoch error ").isdigit()]
+    what = "calibration and the run after it" if recalibrated(t) else "real run"
+    return (f"signed error of time per epoch by task and λ (mean) for each {what}, "
+            f"{', '.join(r.split()[-1] for r in runs)}: " + "; ".join(
+                f"{task} λ={lam} " + " ".join(_pct(g[r].mean()) for r in runs)
                 for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
 
 
