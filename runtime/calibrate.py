@@ -56,7 +56,12 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             ms, scattered);
             from j = cores on they compute back to back (every core busy);
             and how much more its computes spread then (preemption), and the
-            learner's exchange CPU per gradient;
+            learner's exchange CPU per gradient. Beside one, BESIDE_ONE times,
+            each quantity the median: there a gap's growth is divided by the
+            chance, about 0.1-0.3, that the one finds its core busy, so one
+            slow spell goes far (a cnn calibration's single run read a gap of
+            0.97 ms and an exchange of 0.35 ms where two others read 0.60-0.68
+            and 0.24-0.26, and put its λ = 2 points 11-28 % slow);
   shards    with the run's S > 1 shards (adv), the real learner with one
             shard and then with S, SHARD_PAIRS times in turn, beside j = cores
             processes computing back to back (fewer, pausing as in `waking`, if
@@ -115,6 +120,7 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+BESIDE_ONE = 3            # readings beside one busy process, each quantity their median (module docstring: waking)
 SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: beside 2 busy processes one
                           # pair's difference read 0.01-0.35 ms for the mlp, where its real λ = 4 runs pay 0.2
 COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
@@ -237,13 +243,14 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
                        lambda ready: _gather(ctx, _paced_child, [(target, ready, pauses)])[0])[0]
     busy_gaps, busy_duty, busy_computes, busy_exchange = [], [], [], []
     for j in range(1, target.processes - 1):
+        times = BESIDE_ONE if j == 1 else 1
         step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
-             + (" and pausing" if j < cores() else ""))
-        beside, duty = _beside(ctx, target, j, _pause(j, gap))
-        busy_gaps.append(float(np.mean(beside["alone_gaps"])))
-        busy_computes.append(beside["alone_compute"])
-        busy_exchange.append(beside["alone_exchange"])
-        busy_duty.append(duty)
+             + (" and pausing" if j < cores() else "") + (f", {times} times" if times > 1 else ""))
+        readings = [_beside(ctx, target, j, _pause(j, gap)) for _ in range(times)]
+        busy_gaps.append(float(np.median([np.mean(beside["alone_gaps"]) for beside, _ in readings])))
+        busy_computes.append([t for beside, _ in readings for t in beside["alone_compute"]])
+        busy_exchange.append(float(np.median([beside["alone_exchange"] for beside, _ in readings])))
+        busy_duty.append(float(np.median([duty for _, duty in readings])))
     # a learner's exchange with more shards against one, each pair in turn on a node as busy as the run keeps it
     # (module docstring: shards)
     crowd, pairs = max(1, min(cores(), target.processes - 2)), []
