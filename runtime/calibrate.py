@@ -246,11 +246,12 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         times = BESIDE_ONE if j == 1 else 1
         step(f"one learner and its server beside {j} process{'es' * (j > 1)} computing"
              + (" and pausing" if j < cores() else "") + (f", {times} times" if times > 1 else ""))
-        readings = [_beside(ctx, target, j, _pause(j, gap)) for _ in range(times)]
-        busy_gaps.append(float(np.median([np.mean(beside["alone_gaps"]) for beside, _ in readings])))
-        busy_computes.append([t for beside, _ in readings for t in beside["alone_compute"]])
-        busy_exchange.append(float(np.median([beside["alone_exchange"] for beside, _ in readings])))
-        busy_duty.append(float(np.median([duty for _, duty in readings])))
+        beside_gap, computes, exchange, duty = median_reading(
+            [_beside(ctx, target, j, _pause(j, gap)) for _ in range(times)])
+        busy_gaps.append(beside_gap)
+        busy_computes.append(computes)
+        busy_exchange.append(exchange)
+        busy_duty.append(duty)
     # a learner's exchange with more shards against one, each pair in turn on a node as busy as the run keeps it
     # (module docstring: shards)
     crowd, pairs = max(1, min(cores(), target.processes - 2)), []
@@ -415,6 +416,15 @@ def _among_busy(ctx, target: Target, busy: int, pause: float, measure: Callable[
             stop.set()
             duty = float(np.mean(done.result()))
     return result, duty
+
+
+def median_reading(readings: list[tuple[dict, float]]) -> tuple[float, list[float], float, float]:
+    """(mean gap, computes, exchange CPU per gradient, duty) of `_beside` readings of one setting: each number
+    the median over the readings, the computes all of them."""
+    return (float(np.median([np.mean(beside["alone_gaps"]) for beside, _ in readings])),
+            [t for beside, _ in readings for t in beside["alone_compute"]],
+            float(np.median([beside["alone_exchange"] for beside, _ in readings])),
+            float(np.median([duty for _, duty in readings])))
 
 
 def _pause(busy: int, gap: float) -> float:

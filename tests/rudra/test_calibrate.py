@@ -8,7 +8,7 @@ import pytest
 
 from rudra.calibrate import fit_jitter, fit_law, profile, ramp_law, split_inflation, write_profile
 from rudra.config import ConfigError, load, parse
-from rudra.runtime.calibrate import Measured
+from rudra.runtime.calibrate import Measured, median_reading
 from rudra.sim import ClusterSpec
 
 EXPERIMENT = """
@@ -209,6 +209,18 @@ def test_the_exchange_beside_the_shard_pairs_crowd_is_the_median_of_every_readin
                for line in lines)
     alone = profile(exp, measured(alone_exchange=2e-4, busy_exchange=[3e-4, 1e-3, 9e-4], cpus=2, crowd=2))[0]
     assert alone["exchange_inflation"] == [1.0, 1.5, 5.0]  # one shard: no second reading to outvote it
+
+
+def test_readings_beside_busy_processes_are_each_their_median_so_one_slow_spell_is_outvoted():
+    """Three readings of the learner beside one busy process, one of them in a slow spell (its gaps 0.97 ms and
+    exchange 0.35 ms where the others read 0.60-0.68 and 0.24-0.26): the gap, the exchange and the duty are each
+    the median, the computes all of them; one reading is itself."""
+    def reading(gaps, exchange, duty, compute):
+        return {"alone_gaps": gaps, "alone_exchange": exchange, "alone_compute": compute}, duty
+    readings = [reading([0.6e-3, 0.6e-3], 2.4e-4, 0.6, [1e-3]), reading([0.9e-3, 1.04e-3], 3.5e-4, 0.7, [2e-3]),
+                reading([0.68e-3, 0.68e-3], 2.6e-4, 0.5, [3e-3])]
+    assert median_reading(readings) == (pytest.approx(0.68e-3), [1e-3, 2e-3, 3e-3], pytest.approx(2.6e-4), 0.6)
+    assert median_reading(readings[1:2]) == (pytest.approx(0.97e-3), [2e-3], pytest.approx(3.5e-4), 0.7)
 
 
 def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
