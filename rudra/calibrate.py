@@ -130,7 +130,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     ramp_until, ramp, steady = ramp_law(m.alone_compute, m.alone_gaps, m.alone_from)
     # and it ramps longer at large μ (the digits mlp's real runs: 2-4 times the wait at μ = 32 as at 8): linear in μ
     # between the real learner at μ and at the law's largest, stretch by stretch
-    wide_until, wide_ramp, _ = ramp_law(m.wide_compute, m.wide_gaps, m.alone_from)
+    wide_until, wide_ramp, wide_steady = ramp_law(m.wide_compute, m.wide_gaps, m.alone_from)
     if wide_until and ramp_until:
         ramp_until = ramp_until[:len(wide_until)]
         ramp, wide_ramp = ramp[:len(ramp_until)], wide_ramp[:len(ramp_until)]
@@ -142,7 +142,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # the law's at large μ (the small cnn's at μ = 32: 1.85-2.25 ms in real learners minutes apart, 1.81-1.94 ms as
     # the law times it), so the law's level set at μ alone predicted μ = 32 fast; the law's own slope where the
     # real one is not positive (noise, on a law as flat as the digits mlp's)
-    wide = float(np.mean(m.wide_compute[steady:])) if m.wide_compute else in_loop
+    wide = float(np.mean(m.wide_compute[wide_steady:])) if m.wide_compute else in_loop
     slope = float(through(mu, in_loop, m.wide_minibatch, wide)[1]) if m.wide_compute else 0.0
     slope = slope if slope > 0 else per_sample
     overhead = max(0.0, in_loop - slope * mu)
@@ -164,8 +164,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # beside them overstates a run's (the cnn's read 0.67-1.3 ms beside 3-4, its λ = 4 runs' 0.34-0.65 ms)
     # One reading there spreads far (the cnn's beside 2: 0.27-1.04 ms); the shard pairs' one-shard readings are
     # the same measurement (beside `crowd` processes paced alike), so that entry is the median of them all.
+    exchange_beside = crowd_exchange(m)
     exchange_inflation = [1.0] if m.alone_exchange > 0 else []
-    for x in crowd_exchange(m)[:m.cpus] if exchange_inflation else ():
+    for x in exchange_beside[:m.cpus] if exchange_inflation else ():
         exchange_inflation.append(round(max(x / m.alone_exchange, exchange_inflation[-1]), 4))
     cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
@@ -313,7 +314,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"its CPU per gradient besides its computes, beside its server alone {m.alone_exchange * 1e3:.3g} ms and "
         f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms"
         + (f" (beside {m.crowd}, the median with the {len(m.shard_pairs)} one-shard readings of the shard pairs: "
-           f"{crowd_exchange(m)[m.crowd - 1] * 1e3:.3g} ms)" if m.shard_pairs and m.crowd <= len(m.busy_exchange)
+           f"{exchange_beside[m.crowd - 1] * 1e3:.3g} ms)" if m.shard_pairs and m.crowd <= len(m.busy_exchange)
            else "") + ", so its exchange on a "
         f"node of n = 2..{len(exchange_inflation) + 1} processes costs "
         f"{' '.join(f'{x:.2f}' for x in exchange_inflation)} × its time alone, and beyond as at the last, where "
