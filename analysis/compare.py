@@ -8,8 +8,9 @@ randomness. The staleness distributions are compared by total variation distance
 TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
 is their own noise floor. With full traces, the table also splits a gradient's time into phases
 (analysis/phases.py: compute, exchange, push → applied, the learner's cycle), so an error in time per
-epoch shows which part of the cluster model it comes from. One figure overlays both: staleness, updates
-against time, per-learner throughput, and with full traces the phases.
+epoch shows which part of the cluster model it comes from; where both sides counted CPU (analysis/cpu.py),
+the CPU per gradient each charged tells a cost misread from a wait mispredicted. One figure overlays both:
+staleness, updates against time, per-learner throughput, and with full traces the phases.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure
 from rudra.protocol import read_run_json
 
 from . import figures
+from .cpu import PARTS, cpu_per_gradient
 from .phases import CYCLE, PHASES, phases
 from .runs import kind_of
 from .summary import summarize
@@ -195,6 +197,9 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
     if None not in times.values():  # full traces: where the time goes, phase by phase
         rows += [row(phase_quantity(name), "ms", lambda d, name=name: 1e3 * times[d][name])
                  for name in (*PHASES, CYCLE)]
+    cpu = {d: cpu_per_gradient(summaries[d]) for d in summaries}
+    if None not in cpu.values():  # both drivers counted CPU: the work charged, apart from the waiting
+        rows += [row(cpu_quantity(part), "ms", lambda d, part=part: 1e3 * cpu[d][part]) for part in PARTS]
 
     dist = {d: staleness_distribution(d) for d in real}
     predicted, pooled = staleness_distribution(*sims), staleness_distribution(*real)
@@ -206,6 +211,11 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
 def phase_quantity(name: str) -> str:
     """The table's quantity for phase `name` (analysis/phases.py), or for CYCLE."""
     return f"phase: {name}"
+
+
+def cpu_quantity(part: str) -> str:
+    """The table's quantity for CPU part `part` (analysis/cpu.py)."""
+    return f"CPU per gradient: {part}"
 
 
 @figures.styled

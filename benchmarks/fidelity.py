@@ -13,8 +13,9 @@ goes through `rudra compare` (rudra.analysis.compare): per point, the prediction
 min–max, the error (the mean of each real run's relative error against its own prediction) and whether the mean
 prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions
 (each side pooled), and the learner cycle's error split into what compute, exchange + push → applied and the rest
-of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from, and the
-error by task and λ for each calibration and its run, which tells a model's error (every column) from one
+of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from, the CPU per
+gradient the model charged against the real runs' (rudra.analysis.cpu: a cost misread, or a wait mispredicted with
+the costs right), and the error by task and λ for each calibration and its run, which tells a model's error (every column) from one
 calibration's misreading (one column). The λ = 1
 points are the drift control: calibrate measures that very setting, so their error is
 what the machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
@@ -36,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import compare, phase_quantity, staleness_distribution, tv_distance
+from rudra.analysis.compare import compare, cpu_quantity, phase_quantity, staleness_distribution, tv_distance
+from rudra.analysis.cpu import PARTS as CPU_PARTS
 from rudra.analysis.phases import CYCLE
 from rudra.calibrate import calibrate
 from rudra.cli import progress_wanted
@@ -177,6 +179,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
                     f"{column} error": None if None in errors else float(np.mean(errors))}
         row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
         row |= cycle_parts(paired)
+        row |= cpu_errors(paired)
         every = dict.fromkeys(d for seeded in sims for d in seeded)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(
@@ -203,6 +206,14 @@ def cycle_parts(paired: list[dict]) -> dict:
             parts[name].append(diff[name])
     return {"cycle error": float(np.mean([sum(v) for v in zip(*parts.values())])),
             **{f"cycle part {name}": float(np.mean(v)) for name, v in parts.items()}}
+
+
+def cpu_errors(paired: list[dict]) -> dict:
+    """The CPU per gradient the model charged against each real run's, by part, mean error over the pairs; empty
+    where a side counted none."""
+    if cpu_quantity(CPU_PARTS[0]) not in paired[0]:
+        return {}
+    return {f"cpu {part} error": float(np.mean([q[cpu_quantity(part)].error for q in paired])) for part in CPU_PARTS}
 
 
 def _spread(predictions: tuple[float, ...]) -> float:
@@ -268,6 +279,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         + (" (λ = 1 is what calibrate measures: its error is what the machine changed between calibration and run, "
            "the drift control)" if (t["λ"] == 1).any() else ""),
         *([cycle_line(t)] if "cycle error" in t else []),
+        *([cpu_line(t)] if f"cpu {CPU_PARTS[0]} error" in t else []),
         *([by_run_line(t)] if "s/epoch error 2" in t else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
@@ -288,6 +300,15 @@ def cycle_line(t: pd.DataFrame) -> str:
                 f"{task} λ={lam} {_pct(g['cycle error'].mean())} = "
                 + " + ".join(part(f"cycle part {name}", g[f"cycle part {name}"]) for name in CYCLE_PARTS)
                 for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
+
+
+def cpu_line(t: pd.DataFrame) -> str:
+    """The CPU per gradient the model charged against the real runs' by task, λ and architecture: a time error
+    with the CPU right is in the model of sharing and waking, one with the CPU off as much is a cost misread."""
+    return ("CPU per gradient, the model's against the real runs', signed error by task, λ and architecture (mean; "
+            + ", ".join(CPU_PARTS) + "): " + "; ".join(
+                f"{task} λ={lam} {arch} " + " ".join(_pct(g[f"cpu {part} error"].mean()) for part in CPU_PARTS)
+                for (task, lam, arch), g in t.groupby(["task", "λ", "arch"], sort=False)))
 
 
 def by_run_line(t: pd.DataFrame) -> str:

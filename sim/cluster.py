@@ -62,7 +62,8 @@ from .spec import ClusterSpec
 class Shard:
     """One protocol instance with its clock, update cost and σ tally."""
 
-    __slots__ = ("index", "ps", "free", "busy", "update_cost", "updates", "sigma_sum", "gradients", "node", "ends")
+    __slots__ = ("index", "ps", "free", "busy", "cpu", "update_cost", "updates", "sigma_sum", "gradients", "node",
+                 "ends")
     # sigma_sum is tallied here only where no TraceWriter already keeps the histogram (shards > 0, baseline)
 
     def __init__(self, index: int, ps: ParameterServer, cost: Stream, node: Node | None, warmup: float = 0.0):
@@ -70,6 +71,7 @@ class Shard:
         # seconds the next update keeps this shard busy; its first also pays the warm-up
         self.update_cost = chain([cost.draw() + warmup], iter(cost.draw, None)).__next__ if warmup else cost.draw
         self.free = self.busy = 0.0
+        self.cpu = 0.0  # its work's CPU seconds: busy time less the stretch of sharing a node
         self.updates = self.sigma_sum = self.gradients = 0
         self.ends: deque[float] | None = None  # adv*: when each message it holds is done with (inbox_slots)
 
@@ -184,6 +186,10 @@ class Cluster:
                 for shard in self.shards:
                     shard.ends = deque(maxlen=inbox_slots(lam + (S - 1 if shard.index == 0 else 0), shard.ps.c))
         self.compute_seconds = 0.0
+        # CPU seconds each learner is booked for (its computes', and all of it: exchanges, off-path, warm-up), as
+        # a real run's run.json counts them: what the model charges, held apart from the waiting it predicts
+        self.learner_compute_cpu = [0.0] * lam
+        self.learner_cpu = [self.warmup] * lam
         self.holds = 0
         self.stopped, self.stopped_by, self.t_end = False, None, 0.0
         self._burst: list | None = None  # events `_at` collects while a burst of decisions is timed
@@ -334,6 +340,7 @@ class Cluster:
                 break
         shard.free = t
         shard.busy += t - start
+        shard.cpu += (t - start) / f
         if node is not None:
             node.serve(start, t, f)
 
@@ -402,9 +409,12 @@ class Cluster:
         if node is not None:  # it shares its node's cores: done when sharing says
             step, versions = m.pushes - 1, m.pushed
             work, share = node.cost(c, self.exchange)
+            self._booked(l, work, share)
             node.compute(t0, work, lambda t2: self._computed(l, t0, t2, share, step, versions))
             return
         self.compute_seconds += c
+        self.learner_compute_cpu[l] += c
+        self.learner_cpu[l] += c + self.exchange
         t1 = t0 + c  # _computed inline: one Python call fewer per gradient
         self.ended[l] = t1
         t2 = t1 + self.exchange
@@ -460,12 +470,18 @@ class Cluster:
             else:
                 self._at(arrival, (s, (item,), arrival), self.arrive)
 
+    def _booked(self, l: int, work: float, share: float) -> None:
+        """Learner l's compute and exchange on a shared node cost `work` CPU seconds, the compute `share` of it."""
+        self.learner_compute_cpu[l] += work * share
+        self.learner_cpu[l] += work
+
     def _carried(self, l: int) -> None:
         """Learner l's push leaves now: on a shared node, the threads that carry it work beside the critical
         path (offpath_seconds)."""
         nodes = self.learner_nodes
         if self.offpath and nodes is not None and nodes[l] is not None:
             nodes[l].background(self.offpath)
+            self.learner_cpu[l] += self.offpath
 
     def _pushed_overlap(self, event) -> None:
         """adv*: as _pushed; the push thread's send returns once the push has left the link and found its
@@ -609,9 +625,12 @@ class Cluster:
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
                     work, share = nodes[l].cost(c, x)
+                    self._booked(l, work, share)
                     nodes[l].compute(start, work,
                                      lambda t2, t0=start, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
+                    self.learner_compute_cpu[l] += c
+                    self.learner_cpu[l] += c + x
                     self.ended[l] = start + c
                     self._at(start + c + x, (l, start, start + c, start + c + x), self._overlap_computed)

@@ -7,6 +7,9 @@ simulator's own figures under "sim".
   server_utilisation       per shard: share of the run spent applying updates
   nic_utilisation          {"in": [...], "out": [...]} per shard NIC direction
   learner_compute_utilisation  share of learner time spent computing (mean over learners)
+  cpu_seconds              CPU the model charged, in a real run's runtime.cpu_seconds shape: "learners" (all of
+                           each one's), "learners_compute" (its computes'), "server" (per shard): work booked
+                           as it starts, without the time sharing a node stretches it by
   stragglers               learners slowed by straggler_fraction
   speedup                  gradients/s over that of one learner of the cluster's mean speed on the same
                            cluster (null if not simulated)
@@ -44,6 +47,8 @@ def extras(c: Cluster, baseline_rate: float | None) -> dict:
         "nic_utilisation": {"in": [_share(n.busy, t) for n in c.net.shard_in],
                             "out": [_share(n.busy, t) for n in c.net.shard_out]},
         "learner_compute_utilisation": _share(c.compute_seconds, t * c.lam),
+        "cpu_seconds": {"learners": c.learner_cpu, "learners_compute": c.learner_compute_cpu,
+                        "server": [sh.cpu for sh in c.shards]},
         "stragglers": c.compute.stragglers,
         "speedup": s0.gradients / t / baseline_rate if baseline_rate and t > 0 else None,
     }

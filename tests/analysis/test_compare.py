@@ -8,8 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, figure, phase_quantity, staleness_distribution,
-                                    tv_distance)
+from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quantity, figure, phase_quantity,
+                                    staleness_distribution, tv_distance)
+from rudra.analysis.cpu import PARTS
 from rudra.analysis.phases import CYCLE, PHASES
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
@@ -24,7 +25,7 @@ def test_table_has_every_cell_filled(runs, tmp_path, capsys):
     assert "total variation distance" in out
     md = (tmp_path / "compare.md").read_text().splitlines()
     table = [line for line in md if line.startswith("| ")]
-    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1  # full traces: the phases and the cycle
+    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(PARTS)  # full traces: phases, cycle; CPU
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == len(HEADER) and all(cells)
@@ -153,6 +154,23 @@ def test_summary_only_runs_compare_too(runs, tmp_path):
     sim = simulate(tmp_path / "sim", "protocol.learners=3", "sim.trace=summary")
     c = compare(sim, runs["real"])
     assert all(all(cells) for cells in c.table())
-    assert len(c.rows) == len(QUANTITIES)  # no gradient rows: no phases, and no phases panel
+    assert len(c.rows) == len(QUANTITIES) + len(PARTS)  # no gradient rows: no phases, and no phases panel
     fig = figure(c)
     assert len(fig.axes) == 3 and fig.axes[1].get_lines()
+
+
+def test_cpu_rows_hold_what_each_side_charged_per_gradient(runs, tmp_path):
+    """The CPU rows are each run's cpu_seconds over its gradients, in ms; a run that counted no CPU (one written
+    before it was recorded) leaves them out rather than failing the table."""
+    c = compare(runs["sim"], runs["real"])
+    rows = {r.quantity: r for r in c.rows}
+    info = json.loads((runs["sim"] / "run.json").read_text())
+    cpu, gradients = info["sim"]["cpu_seconds"], info["gradients"]
+    assert rows[cpu_quantity("learner compute")].predicted == pytest.approx(
+        1e3 * sum(cpu["learners_compute"]) / gradients)
+    assert rows[cpu_quantity("server, shard 0")].predicted == pytest.approx(1e3 * cpu["server"][0] / gradients)
+    older = relabel_real(runs["real"][0], tmp_path / "older")
+    info = json.loads((older / "run.json").read_text())
+    del info["sim"]["cpu_seconds"]
+    (older / "run.json").write_text(json.dumps(info))
+    assert not any(r.quantity.startswith("CPU") for r in compare(runs["sim"], [older]).rows)

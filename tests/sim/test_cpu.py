@@ -1,0 +1,56 @@
+"""The CPU the model charges (run.json sim.cpu_seconds, in a real run's runtime.cpu_seconds shape): closed forms
+with constant costs. What sharing a node stretches is waiting, not CPU, so it must not show here."""
+import pytest
+
+T, X, O, W = 0.01, 0.003, 0.001, 0.02          # compute, exchange, off-path work, warm-up (learner seconds)
+R, P, S, U = 0.0004, 0.0002, 0.0003, 0.0005    # server: per message received, per gradient, per weights sent, update
+
+
+def cpu(r) -> dict:
+    return r.summary["sim"]["cpu_seconds"]
+
+
+@pytest.mark.parametrize("architecture", ["base", "adv*"])
+def test_a_learner_on_a_node_of_its_own_is_charged_its_computes_exchanges_and_warm_up(run_sim, architecture):
+    """λ = 1 alone, 50 gradients: the learner is charged its computes, T each, and as much X of exchange, and
+    its warm-up W once; off-path work only exists on a shared node, so none here. A compute is charged as it
+    starts, so the one the last weights start may count too (one in 50 here; λ in a run's thousands)."""
+    r = run_sim({"name": "async", "learners": 1, "architecture": architecture},
+                cluster={"sample_seconds": T, "exchange_seconds": X, "offpath_seconds": O, "warmup_seconds": W},
+                samples=50)
+    assert r.summary["gradients"] == 50
+    (computing,), (charged,) = cpu(r)["learners_compute"], cpu(r)["learners"]
+    computes = round(computing / T)
+    assert computes in (50, 51) and computing == pytest.approx(computes * T)
+    assert charged == pytest.approx(computes * (T + X) + W)
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+def test_the_server_is_charged_each_message_and_update_once(run_sim, shards):
+    """λ = 1, 20 gradients, each shard: the first pull request (R) and its weights (S), then per gradient the
+    push with its pull riding along (R + P), the update (U) and the weights (S)."""
+    r = run_sim({"name": "async", "learners": 1, "architecture": "adv" if shards > 1 else "base", "shards": shards},
+                cluster={"sample_seconds": T, "recv_seconds": R, "push_seconds": P, "send_seconds": S,
+                         "update_seconds": U}, samples=20)
+    assert cpu(r)["server"] == pytest.approx([R + S + 20 * (R + P + U + S)] * shards)
+
+
+def test_sharing_a_node_stretches_time_but_charges_only_the_inflated_work(run_sim):
+    """λ = 2 and their server on one single-core node: every compute and the server's work run slower than
+    alone, but the CPU charged is the work itself: T × compute_inflation and X × exchange_inflation per gradient
+    (+ O off the path), and the server's costs unstretched."""
+    costs = {"recv_seconds": R, "push_seconds": P, "send_seconds": S, "update_seconds": U}
+    alone = run_sim({"name": "async", "learners": 2}, cluster={"sample_seconds": T, **costs}, samples=40)
+    shared = run_sim({"name": "async", "learners": 2},
+                     cluster={"sample_seconds": T, "exchange_seconds": X, "offpath_seconds": O, **costs,
+                              "nodes": 1, "server_node": "shared", "cores_per_node": 1.0,
+                              "compute_inflation": [1.0, 1.5], "exchange_inflation": [1.0, 2.0]}, samples=40)
+    assert shared.summary["seconds"] > 2 * alone.summary["seconds"]  # one core for three processes
+    n = [shared.csv("gradients").groupby("learner").size()[l] for l in (0, 1)]
+    started = cpu(shared)["learners_compute"]  # computes are charged as they start: one may run past the end
+    assert all(k * 1.5 * T <= c <= (k + 1) * 1.5 * T + 1e-12 for k, c in zip(n, started))
+    assert [c - s for c, s in zip(cpu(shared)["learners"], started)] == pytest.approx(
+        [(c / (1.5 * T)) * 2 * X + k * O for c, k in zip(started, n)])
+    per_gradient = [server / g for server, g in ((cpu(run)["server"][0], run.summary["gradients"])
+                                                  for run in (alone, shared))]
+    assert per_gradient[1] == pytest.approx(per_gradient[0], rel=0.05)
