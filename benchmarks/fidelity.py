@@ -1,6 +1,6 @@
 """Timing prediction held against measurement: the simulator on a calibrated profile against real runs here.
 
-For each task of benchmarks/fidelity.toml (mlp/digits and small_cnn/synthetic, 3 epochs each), `runs` times:
+For each task of benchmarks/fidelity.toml (mlp/digits for 12 epochs, small_cnn/synthetic for 3), `runs` times:
 calibrate this machine for the task's model and data at the grid's largest process count (rudra/calibrate.py),
 sweep the grid (λ ∈ {1, 2, 4} × μ ∈ {8, 32} × hardsync, 1-softsync, async on Rudra-base, plus adv with 2 shards and
 adv* at λ = 4) with rudra/sweep.py simulated on that profile, once per simulator seed (the plan's sim_seeds: a
@@ -11,19 +11,18 @@ calibration minutes old predicts the machine it measured, not the one the run me
 `calibrate_each_run = false` makes one calibration serve every run, as a user with one profile would. Each pair
 goes through `rudra compare` (rudra.analysis.compare): per point, the predictions' and the real runs' mean and
 min–max, the error (the mean of each real run's relative error against its own prediction) and whether the mean
-prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness distributions
-(each side pooled), and the learner cycle's error split into what compute, exchange + push → applied and the rest
-of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from, the CPU per
-gradient the model charged against the real runs' (rudra.analysis.cpu: a cost misread, or a wait mispredicted with
-the costs right), and the error by task and λ for each calibration and its run, which tells a model's error (every column) from one
-calibration's misreading (one column). The λ = 1
-points are the drift control: calibrate measures that very setting, so their error is
-what the machine changed between calibration and run. Targets (issue 12): median |error| of time per epoch ≤ 5 %,
-worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point. Writes <out>/fidelity.csv and fidelity.md (the table and
-the verdict); <out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the
-further seeds, real-<r>). Rerunning with the same --out reruns nothing that finished and measures no profile that
-is there: to hold a changed simulator against the same real runs and calibrations, delete the sim-* folders and
-rerun.
+prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variation distance of the staleness
+distributions (each side pooled), and the learner cycle's error split into what compute, exchange + push → applied
+and the rest of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from,
+the CPU per gradient the model charged against the real runs' (rudra.analysis.cpu: a cost misread, or a wait
+mispredicted with the costs right), and the error by task and λ for each calibration and its run, which tells a
+model's error (every column) from one calibration's misreading (one column). The λ = 1 points are the drift
+control: calibrate measures that very setting, so their error is what the machine changed between calibration and
+run. Targets (issue 12): median |error| of time per epoch ≤ 5 %, worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at
+every point. Writes <out>/fidelity.csv and fidelity.md (the table and the verdict);
+<out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds,
+real-<r>). Rerunning with the same --out reruns nothing that finished and measures no profile that is there: to
+hold a changed simulator against the same real runs and calibrations, delete the sim-* folders and rerun.
 Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
