@@ -209,7 +209,9 @@ class Cluster:
         sharing = set() if not self.warmup or nodes is None else {l for l in asking if nodes[l] is not None}
         self._first_pull(self.startup + self.warmup, [l for l in asking if l not in sharing])
         for l in sorted(sharing):
-            nodes[l].compute(self.startup, nodes[l].cost(self.warmup)[0], lambda t, l=l: self._first_pull(t, [l]))
+            work = nodes[l].cost(self.warmup)[0]
+            self.learner_cpu[l] = work  # its warm-up, inflated on the node, is all it is charged so far
+            nodes[l].compute(self.startup, work, lambda t, l=l: self._first_pull(t, [l]))
         if self.max_seconds < math.inf:
             self.env.timeout(self.max_seconds).callbacks.append(lambda _: self._stop(self.max_seconds, "seconds"))
         try:

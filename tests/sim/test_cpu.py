@@ -38,19 +38,19 @@ def test_the_server_is_charged_each_message_and_update_once(run_sim, shards):
 def test_sharing_a_node_stretches_time_but_charges_only_the_inflated_work(run_sim):
     """λ = 2 and their server on one single-core node: every compute and the server's work run slower than
     alone, but the CPU charged is the work itself: T × compute_inflation and X × exchange_inflation per gradient
-    (+ O off the path), and the server's costs unstretched."""
+    (+ O off the path), the warm-up W × compute_inflation once, and the server's costs unstretched."""
     costs = {"recv_seconds": R, "push_seconds": P, "send_seconds": S, "update_seconds": U}
     alone = run_sim({"name": "async", "learners": 2}, cluster={"sample_seconds": T, **costs}, samples=40)
     shared = run_sim({"name": "async", "learners": 2},
                      cluster={"sample_seconds": T, "exchange_seconds": X, "offpath_seconds": O, **costs,
-                              "nodes": 1, "server_node": "shared", "cores_per_node": 1.0,
+                              "warmup_seconds": W, "nodes": 1, "server_node": "shared", "cores_per_node": 1.0,
                               "compute_inflation": [1.0, 1.5], "exchange_inflation": [1.0, 2.0]}, samples=40)
     assert shared.summary["seconds"] > 2 * alone.summary["seconds"]  # one core for three processes
     n = [shared.csv("gradients").groupby("learner").size()[l] for l in (0, 1)]
     started = cpu(shared)["learners_compute"]  # computes are charged as they start: one may run past the end
     assert all(k * 1.5 * T <= c <= (k + 1) * 1.5 * T + 1e-12 for k, c in zip(n, started))
     assert [c - s for c, s in zip(cpu(shared)["learners"], started)] == pytest.approx(
-        [(c / (1.5 * T)) * 2 * X + k * O for c, k in zip(started, n)])
+        [(c / (1.5 * T)) * 2 * X + k * O + 1.5 * W for c, k in zip(started, n)])
     per_gradient = [server / g for server, g in ((cpu(run)["server"][0], run.summary["gradients"])
                                                   for run in (alone, shared))]
     assert per_gradient[1] == pytest.approx(per_gradient[0], rel=0.05)
