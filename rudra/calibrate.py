@@ -260,7 +260,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
         f"{' '.join(f'{s:.2f}' for s in m.slowdown)}",
         f"n = 2..{len(m.interleaved) + 1} processes computing and each pausing {ramped_gap * 1e3:.3g} ms after each "
-        f"minibatch, as learners wait for weights: CPU per minibatch "
+        f"minibatch, as learners wait for weights, the settings taking turns: CPU per minibatch (median over rounds) "
         f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms"
         + (f" (at μ = {m.wide_minibatch}: {' '.join(f'{c * 1e3:.3g}' for c in m.interleaved_wide)} ms)"
            if m.interleaved_wide else "")

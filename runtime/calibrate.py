@@ -23,15 +23,22 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             and its first gradients are slower for longer);
   sharing   k such processes computing at once on this node's cores,
             k = 1 … the run's process count: the slowdown of each;
-  interleaved  k = 2 … the run's process count such processes, each
-            pausing one gap after each minibatch as a learner waits for its
-            weights: the CPU seconds of each compute, at the run's μ and at
-            the law's largest (a larger working set suffers more). A compute that finds
-            caches others have filled costs more CPU: cnn μ = 32 here 1.71 ms
-            at k = 2, 1.85 at 4, 2.24 at 6 (+31 %) in one reading, while
-            computing back to back they are slowed at most 9 % beyond
-            sharing's k / cores. It is noisy, mostly at k = 2: the mlp's read
-            0.118-0.134 ms there over six repeats, 0.134-0.138 ms at k = 6;
+  interleaved  the run's process count of such processes, n = 2 … all
+            of them computing at a time, each pausing one gap after each
+            minibatch as a learner waits for its weights: the CPU seconds of
+            each compute, at the run's μ and at the law's largest (a larger
+            working set suffers more). A compute that finds caches others have
+            filled costs more CPU: cnn μ = 32 here 1.71 ms at n = 2, 1.85 at 4,
+            2.24 at 6 (+31 %) in one reading, while computing back to back they
+            are slowed at most 9 % beyond sharing's k / cores. The settings
+            (n, μ) take turns in windows of ROUND_SECONDS (longer where
+            ROUND_COMPUTES minibatches at the most crowded take longer), the same processes
+            throughout, and each reading is the median over the rounds: this
+            machine's speed drifts over seconds (other guests), and measured one
+            setting after the other a slow spell over one of them set that n's
+            factor alone (a cnn calibration read 0.93, 1.19, 1.47, 1.38, 1.43 ms
+            at n = 2 … 6, so 1.58 at n = 4, while the real runs after it paid
+            1.05-1.4× at λ = 4);
   cold      one such process pausing the alone gap, then 1, 2, 4, 8 and 16
             ms, after each minibatch, while the run's other processes, at
             most one per core, compute back to back (on a machine of more
@@ -124,6 +131,8 @@ BESIDE_ONE = 3            # readings beside one busy process, each quantity thei
 SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: beside 2 busy processes one
                           # pair's difference read 0.01-0.35 ms for the mlp, where its real λ = 4 runs pay 0.2
 COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
+ROUND_SECONDS = 0.1       # one window of the interleaved measurement at least: its settings take turns (module
+ROUND_COMPUTES = 5        # docstring), and each process computes this many minibatches in one at the most crowded
 PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
                           # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
 
@@ -158,7 +167,7 @@ class Measured:
 
     compute: dict[int, list[float]]   # μ -> seconds of each timed minibatch (one process alone)
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
-    interleaved: list[float]          # k = 2, 3, …: CPU seconds of a compute with k processes computing and pausing
+    interleaved: list[float]          # n = 2, 3, …: CPU seconds of a compute with n processes computing and pausing
     interleaved_wide: list[float]     # the same at wide_minibatch
     rtts: list[float]                 # seconds of each header-only round trip between two processes
     frames: list[float]               # seconds of each large frame of a one-way stream
@@ -228,13 +237,18 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step(f"one learner and its server, for real, at μ = {wide}")
     wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
-    interleaved, interleaved_wide = [], []
-    for k in range(2, target.processes + 1):
-        for mu, cpus in ((target.minibatch, interleaved), (wide, interleaved_wide)):
-            step(f"{k} processes computing at μ = {mu} and pausing on {cores()} cores")
-            paced = _gather(ctx, _paced_child, [(replace(target, train=replace(target.train, minibatch=mu)),
-                                                 ctx.Barrier(k), [gap])] * k)
-            cpus.append(float(np.mean([cpu for ((_, cpu),) in paced])))
+    settings = interleaved_settings(target.processes, [target.minibatch, wide])
+    window = max(ROUND_SECONDS, ROUND_COMPUTES * (float(np.median(compute[wide])) + gap)
+                 * max(1.0, target.processes / cores()))
+    rounds = max(1, round(target.seconds / window))
+    step(f"n = 2..{target.processes} processes computing at μ = {target.minibatch} and {wide} and pausing on "
+         f"{cores()} cores, in turns, {rounds} round{'s' * (rounds > 1)}")
+    start = ctx.Value("d", 0.0)
+    barrier = ctx.Barrier(target.processes)
+    readings = interleaved_readings(_gather(ctx, _interleaved_child, [
+        (target, barrier, start, index, settings, rounds, window, gap) for index in range(target.processes)]), settings)
+    interleaved = [readings[n, target.minibatch] for n in range(2, target.processes + 1)]
+    interleaved_wide = [readings[n, wide] for n in range(2, target.processes + 1)]
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
     others = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
@@ -381,6 +395,65 @@ def _paced(target: Target, ready, pauses: list[float]) -> list[tuple[float, floa
 
 def _paced_child(target: Target, ready, pauses: list[float], conn) -> None:
     _answer(conn, _paced, target, ready, pauses)
+
+
+def interleaved_settings(processes: int, minibatches: list[int]) -> list[tuple[int, int]]:
+    """(n, μ) of each window of a round of the interleaved measurement: n = 2 … processes computing, at each μ."""
+    return [(n, mu) for n in range(2, processes + 1) for mu in minibatches]
+
+
+def interleaved_readings(answers: list[list[tuple[int, float]]],
+                         settings: list[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """(n, μ) -> CPU seconds of a compute: each window's mean over the computes of every process in it, the
+    median over the windows of that setting (one per round). `answers`: each process's (window, CPU seconds)."""
+    computes: dict[int, list[float]] = {}
+    for answer in answers:
+        for window, cpu in answer:
+            computes.setdefault(window, []).append(cpu)
+    means: dict[tuple[int, int], list[float]] = {}
+    for window, cpus in computes.items():
+        means.setdefault(settings[window % len(settings)], []).append(float(np.mean(cpus)))
+    missing = [s for s in settings if s not in means]
+    if missing:
+        raise LaunchError(f"calibrate: no compute was timed with (processes, μ) = {missing[0]}: the machine is "
+                          "too slow for windows of this length")
+    return {setting: float(np.median(means[setting])) for setting in settings}
+
+
+def _interleaved(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
+                 seconds: float, gap: float) -> list[tuple[int, float]]:
+    """Process `index` of the interleaved measurement: through `rounds` rounds of windows of `seconds`, one
+    per setting (n, μ), from the moment the first process past `ready` sets in `start`, compute minibatches at
+    that μ, each followed by `gap` seconds of sleep, while index < n, else sleep the window through; (window,
+    CPU seconds) of each compute but the first in a window (after a sleep or at another μ: a cold one)."""
+    worker, stream_of = _worker(target)
+    streams = {mu: stream_of(mu) for mu in {mu for _, mu in settings}}
+    for stream in streams.values():
+        for _ in range(WARMUP):
+            worker.gradient(stream.next_indices())
+    ready.wait(CHILD_SECONDS)
+    with start.get_lock():
+        if not start.value:
+            start.value = time.monotonic() + seconds / 10  # the others wake within that
+        t0 = start.value
+    windows, timed, last = rounds * len(settings), [], -1
+    while (window := int((time.monotonic() - t0) // seconds)) < windows:
+        n, mu = settings[window % len(settings)]
+        if window < 0 or index >= n:
+            time.sleep(max(0.0, t0 + (window + 1) * seconds - time.monotonic()))
+            continue
+        cpu = time.process_time()
+        worker.gradient(streams[mu].next_indices())
+        if window == last:
+            timed.append((window, time.process_time() - cpu))
+        last = window
+        time.sleep(gap)
+    return timed
+
+
+def _interleaved_child(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
+                       seconds: float, gap: float, conn) -> None:
+    _answer(conn, _interleaved, target, ready, start, index, settings, rounds, seconds, gap)
 
 
 def _busy(target: Target, ready, stop, pause: float) -> float:

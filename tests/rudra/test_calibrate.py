@@ -453,6 +453,71 @@ def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
     assert order[3 * warm:] == [2, 8, 32] * 3 and all(len(t) == 3 for t in times.values())
 
 
+
+def test_interleaved_readings_are_the_median_over_rounds_of_each_windows_mean():
+    """Each window's mean over every process's computes in it; per setting, the median over its windows: one slow
+    round (a spell of the machine) moves no setting's reading."""
+    from rudra.runtime.calibrate import LaunchError, interleaved_readings, interleaved_settings
+
+    settings = interleaved_settings(3, [8, 32])
+    assert settings == [(2, 8), (2, 32), (3, 8), (3, 32)]
+    base = {(2, 8): 1.0, (2, 32): 4.0, (3, 8): 1.2, (3, 32): 5.0}
+    answers = [[], [], []]
+    for r, slow in enumerate((1.0, 3.0, 1.1)):  # round 1 ran in a slow spell
+        for i, setting in enumerate(settings):
+            window = r * len(settings) + i
+            for index in range(setting[0]):
+                answers[index] += [(window, base[setting] * slow * (1 + 0.1 * index))] * 2
+    readings = interleaved_readings(answers, settings)
+    for setting, level in base.items():
+        spread = np.mean([1 + 0.1 * index for index in range(setting[0])])
+        assert readings[setting] == pytest.approx(level * 1.1 * spread)
+    with pytest.raises(LaunchError, match=r"\(processes, μ\) = \(3, 32\)"):
+        interleaved_readings([[(w, 1.0)] for w in range(3)], settings)
+
+
+def test_an_interleaved_process_computes_only_in_its_windows_and_times_no_cold_compute(monkeypatch):
+    """Process 2 of 3 computes only in the windows of n = 3, at each window's μ, and the first compute of each
+    window it computes in (after a sleep, or at another μ) is not timed. Holds whatever the machine's load: a
+    window the process oversleeps is one it times nothing in."""
+    import rudra.runtime.calibrate as measuring
+
+    calls = []
+
+    class Worker:
+        def gradient(self, indices):
+            calls.append(len(indices))
+
+    class Stream:
+        def __init__(self, mu):
+            self.mu = mu
+
+        def next_indices(self):
+            return np.zeros(self.mu, dtype=np.int64)
+
+    class Ready:
+        def wait(self, timeout):
+            pass
+
+    class Start:
+        value = 0.0
+
+        def get_lock(self):
+            import contextlib
+            return contextlib.nullcontext()
+
+    monkeypatch.setattr(measuring, "_worker", lambda target: (Worker(), Stream))
+    exp = parse({"train": {"minibatch": 8}})
+    target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
+                              processes=3, seed=0, seconds=0.0)
+    settings = measuring.interleaved_settings(3, [8, 32])
+    timed = measuring._interleaved(target, Ready(), Start(), 2, settings, 2, 0.01, 0.0005)
+    warm = 2 * measuring.WARMUP
+    assert sorted(set(calls[:warm])) == [8, 32] and set(calls[warm:]) <= {8, 32}
+    assert timed and {settings[w % 4][0] for w, _ in timed} == {3}  # n = 2 windows: process 2 sleeps
+    assert len(timed) <= len(calls) - warm - len({w for w, _ in timed})  # a first compute per window, untimed
+
+
 @pytest.mark.slow
 def test_calibrate_simulate_train_compare(tmp_path, capsys):
     """This machine, end to end: calibrate (--quick) → simulate with the profile → train the same config for real →
