@@ -21,8 +21,9 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             computes and gaps (a real learner's compute costs more than the
             law's at large μ, by as much as varies between runs minutes apart,
             and its first gradients are slower for longer);
-  sharing   k such processes computing at once on this node's cores,
-            k = 1 … the run's process count: the slowdown of each;
+  sharing   the run's process count of such processes, k = 1 … all of them
+            computing back to back at a time, in turns as below: the
+            slowdown of each compute;
   interleaved  the run's process count of such processes, n = 2 … all
             of them computing at a time, each pausing one gap after each
             minibatch as a learner waits for its weights: the CPU seconds of
@@ -220,15 +221,12 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["rudra.runtime.calibrate"])
     step(f"compute at μ = {', '.join(map(str, target.minibatches()))}")
-    compute = _gather(ctx, _compute_child, [(target, target.minibatches(), None)])[0]
-    alone = None
-    slowdown = []
-    for k in range(1, target.processes + 1):
-        step(f"{k} process{'es' * (k > 1)} computing on {cores()} cores")
-        times = _gather(ctx, _compute_child, [(target, [target.minibatch], ctx.Barrier(k))] * k)
-        mean = float(np.mean([np.mean(t[target.minibatch]) for t in times]))
-        alone = alone or mean
-        slowdown.append(mean / alone)
+    compute = _gather(ctx, _compute_child, [(target, target.minibatches())])[0]
+    step(f"k = 1..{target.processes} processes computing back to back on {cores()} cores, in turns")
+    back_to_back = _in_turns(ctx, target, turns(range(1, target.processes + 1), [target.minibatch]), 0.0,
+                             float(np.median(compute[target.minibatch])))
+    alone_wall = back_to_back[1, target.minibatch][1]
+    slowdown = [back_to_back[k, target.minibatch][1] / alone_wall for k in range(1, target.processes + 1)]
     step("gloo link and server costs")
     link = _link(ctx, target)
     step("one learner and its server, for real")
@@ -237,18 +235,12 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step(f"one learner and its server, for real, at μ = {wide}")
     wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
-    settings = interleaved_settings(target.processes, [target.minibatch, wide])
-    window = max(ROUND_SECONDS, ROUND_COMPUTES * (float(np.median(compute[wide])) + gap)
-                 * max(1.0, target.processes / cores()))
-    rounds = max(1, round(target.seconds / window))
     step(f"n = 2..{target.processes} processes computing at μ = {target.minibatch} and {wide} and pausing on "
-         f"{cores()} cores, in turns, {rounds} round{'s' * (rounds > 1)}")
-    start = ctx.Value("d", 0.0)
-    barrier = ctx.Barrier(target.processes)
-    readings = interleaved_readings(_gather(ctx, _interleaved_child, [
-        (target, barrier, start, index, settings, rounds, window, gap) for index in range(target.processes)]), settings)
-    interleaved = [readings[n, target.minibatch] for n in range(2, target.processes + 1)]
-    interleaved_wide = [readings[n, wide] for n in range(2, target.processes + 1)]
+         f"{cores()} cores, in turns")
+    readings = _in_turns(ctx, target, turns(range(2, target.processes + 1), [target.minibatch, wide]), gap,
+                         float(np.median(compute[wide])))
+    interleaved = [readings[n, target.minibatch][0] for n in range(2, target.processes + 1)]
+    interleaved_wide = [readings[n, wide][0] for n in range(2, target.processes + 1)]
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
     others = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
@@ -276,7 +268,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
             pairs.append(tuple(_beside(ctx, target, crowd, _pause(crowd, gap), shards)[0]["alone_exchange"]
                                for shards in (1, target.shards)))
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
-    compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch], None)])[0][target.minibatch]
+    compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch])])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved,
                     interleaved_wide=interleaved_wide, cpus=cores(), load=load,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
@@ -336,10 +328,9 @@ def _worker(target: Target) -> tuple[Worker, Callable[[int], object]]:
                                                                          target.data.sampling, 0)
 
 
-def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[float]]:
+def _compute(target: Target, minibatches: list[int]) -> dict[int, list[float]]:
     """μ -> seconds of each minibatch computed within a timing window per μ, as a learner computes them
-    (runtime.compute.Worker on its stream, a PAUSE between minibatches); with a barrier, every process starts
-    its window together and computes back to back (what sharing the cores costs). The μ take turns, one
+    (runtime.compute.Worker on its stream, a PAUSE between minibatches). The μ take turns, one
     minibatch each, so that a slow spell of the machine touches all of them alike: measured one window after
     the other, one such spell over the last windows made the mlp's law 0 ms + 0.0067 ms × μ instead of
     0.114 ms + 0.0005 ms × μ."""
@@ -348,8 +339,6 @@ def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[
     for stream in streams.values():
         for _ in range(WARMUP):
             worker.gradient(stream.next_indices())
-    if barrier is not None:
-        barrier.wait(CHILD_SECONDS)
     times = {mu: [] for mu in minibatches}
     end = time.perf_counter() + target.seconds * len(minibatches)
     while time.perf_counter() < end or len(times[minibatches[-1]]) < 3:
@@ -357,13 +346,12 @@ def _compute(target: Target, minibatches: list[int], barrier) -> dict[int, list[
             t0 = time.perf_counter()
             worker.gradient(stream.next_indices())
             times[mu].append(time.perf_counter() - t0)
-            if barrier is None:
-                time.sleep(PAUSE)
+            time.sleep(PAUSE)
     return times
 
 
-def _compute_child(target: Target, minibatches: list[int], barrier, conn) -> None:
-    _answer(conn, _compute, target, minibatches, barrier)
+def _compute_child(target: Target, minibatches: list[int], conn) -> None:
+    _answer(conn, _compute, target, minibatches)
 
 
 def _paced(target: Target, ready, pauses: list[float]) -> list[tuple[float, float]]:
@@ -397,35 +385,50 @@ def _paced_child(target: Target, ready, pauses: list[float], conn) -> None:
     _answer(conn, _paced, target, ready, pauses)
 
 
-def interleaved_settings(processes: int, minibatches: list[int]) -> list[tuple[int, int]]:
-    """(n, μ) of each window of a round of the interleaved measurement: n = 2 … processes computing, at each μ."""
-    return [(n, mu) for n in range(2, processes + 1) for mu in minibatches]
+def turns(counts, minibatches: list[int]) -> list[tuple[int, int]]:
+    """(n, μ) of each window of a round of a measurement in turns: n of the processes computing, at each μ."""
+    return [(n, mu) for n in counts for mu in minibatches]
 
 
-def interleaved_readings(answers: list[list[tuple[int, float]]],
-                         settings: list[tuple[int, int]]) -> dict[tuple[int, int], float]:
-    """(n, μ) -> CPU seconds of a compute: each window's mean over the computes of every process in it, the
-    median over the windows of that setting (one per round). `answers`: each process's (window, CPU seconds)."""
-    computes: dict[int, list[float]] = {}
+def _in_turns(ctx, target: Target, settings: list[tuple[int, int]], pause: float,
+              longest: float) -> dict[tuple[int, int], tuple[float, float]]:
+    """target.processes processes computing in turns (the module docstring: interleaved), each pausing `pause`
+    seconds after each minibatch: (n, μ) -> (CPU seconds, seconds) of a compute. A window is long enough for
+    ROUND_COMPUTES computes of `longest` seconds alone each at the most crowded; the rounds fill target.seconds
+    per setting."""
+    window = max(ROUND_SECONDS, ROUND_COMPUTES * (longest + pause) * max(1.0, target.processes / cores()))
+    rounds = max(1, round(target.seconds / window))
+    start, ready = ctx.Value("d", 0.0), ctx.Barrier(target.processes)
+    return turn_readings(_gather(ctx, _in_turns_child, [
+        (target, ready, start, index, settings, rounds, window, pause) for index in range(target.processes)]),
+        settings)
+
+
+def turn_readings(answers: list[list[tuple[int, float, float]]],
+                  settings: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, float]]:
+    """(n, μ) -> (CPU seconds, seconds) of a compute: each window's means over the computes of every process in
+    it, the medians over the windows of that setting (one per round). `answers`: each process's (window, CPU
+    seconds, seconds) of each compute."""
+    computes: dict[int, list[tuple[float, float]]] = {}
     for answer in answers:
-        for window, cpu in answer:
-            computes.setdefault(window, []).append(cpu)
-    means: dict[tuple[int, int], list[float]] = {}
-    for window, cpus in computes.items():
-        means.setdefault(settings[window % len(settings)], []).append(float(np.mean(cpus)))
+        for window, cpu, wall in answer:
+            computes.setdefault(window, []).append((cpu, wall))
+    means: dict[tuple[int, int], list[np.ndarray]] = {}
+    for window, timed in computes.items():
+        means.setdefault(settings[window % len(settings)], []).append(np.mean(timed, axis=0))
     missing = [s for s in settings if s not in means]
     if missing:
         raise LaunchError(f"calibrate: no compute was timed with (processes, μ) = {missing[0]}: the machine is "
                           "too slow for windows of this length")
-    return {setting: float(np.median(means[setting])) for setting in settings}
+    return {setting: tuple(float(x) for x in np.median(means[setting], axis=0)) for setting in settings}
 
 
-def _interleaved(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
-                 seconds: float, gap: float) -> list[tuple[int, float]]:
-    """Process `index` of the interleaved measurement: through `rounds` rounds of windows of `seconds`, one
-    per setting (n, μ), from the moment the first process past `ready` sets in `start`, compute minibatches at
-    that μ, each followed by `gap` seconds of sleep, while index < n, else sleep the window through; (window,
-    CPU seconds) of each compute but the first in a window (after a sleep or at another μ: a cold one)."""
+def _turn(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
+          seconds: float, pause: float) -> list[tuple[int, float, float]]:
+    """Process `index` of a measurement in turns: through `rounds` rounds of windows of `seconds`, one per
+    setting (n, μ), from the moment the first process past `ready` sets in `start`, compute minibatches at
+    that μ, each followed by `pause` seconds of sleep, while index < n, else sleep the window through; (window,
+    CPU seconds, seconds) of each compute but the first in a window (after a sleep or at another μ: a cold one)."""
     worker, stream_of = _worker(target)
     streams = {mu: stream_of(mu) for mu in {mu for _, mu in settings}}
     for stream in streams.values():
@@ -442,18 +445,20 @@ def _interleaved(target: Target, ready, start, index: int, settings: list[tuple[
         if window < 0 or index >= n:
             time.sleep(max(0.0, t0 + (window + 1) * seconds - time.monotonic()))
             continue
-        cpu = time.process_time()
-        worker.gradient(streams[mu].next_indices())
+        indices = streams[mu].next_indices()
+        cpu, wall = time.process_time(), time.perf_counter()
+        worker.gradient(indices)
         if window == last:
-            timed.append((window, time.process_time() - cpu))
+            timed.append((window, time.process_time() - cpu, time.perf_counter() - wall))
         last = window
-        time.sleep(gap)
+        if pause:
+            time.sleep(pause)
     return timed
 
 
-def _interleaved_child(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
-                       seconds: float, gap: float, conn) -> None:
-    _answer(conn, _interleaved, target, ready, start, index, settings, rounds, seconds, gap)
+def _in_turns_child(target: Target, ready, start, index: int, settings: list[tuple[int, int]], rounds: int,
+                    seconds: float, pause: float, conn) -> None:
+    _answer(conn, _turn, target, ready, start, index, settings, rounds, seconds, pause)
 
 
 def _busy(target: Target, ready, stop, pause: float) -> float:

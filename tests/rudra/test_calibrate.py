@@ -447,19 +447,19 @@ def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
     exp = parse({"train": {"minibatch": 8}})
     target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
                               processes=2, seed=0, seconds=0.0)
-    times = measuring._compute(target, [2, 8, 32], None)
+    times = measuring._compute(target, [2, 8, 32])
     warm = measuring.WARMUP
     assert order[:3 * warm] == [2] * warm + [8] * warm + [32] * warm
     assert order[3 * warm:] == [2, 8, 32] * 3 and all(len(t) == 3 for t in times.values())
 
 
 
-def test_interleaved_readings_are_the_median_over_rounds_of_each_windows_mean():
-    """Each window's mean over every process's computes in it; per setting, the median over its windows: one slow
-    round (a spell of the machine) moves no setting's reading."""
-    from rudra.runtime.calibrate import LaunchError, interleaved_readings, interleaved_settings
+def test_readings_in_turns_are_the_median_over_rounds_of_each_windows_mean():
+    """Each window's means over every process's computes in it; per setting, the medians over its windows: one
+    slow round (a spell of the machine) moves no setting's reading."""
+    from rudra.runtime.calibrate import LaunchError, turn_readings, turns
 
-    settings = interleaved_settings(3, [8, 32])
+    settings = turns(range(2, 4), [8, 32])
     assert settings == [(2, 8), (2, 32), (3, 8), (3, 32)]
     base = {(2, 8): 1.0, (2, 32): 4.0, (3, 8): 1.2, (3, 32): 5.0}
     answers = [[], [], []]
@@ -467,16 +467,17 @@ def test_interleaved_readings_are_the_median_over_rounds_of_each_windows_mean():
         for i, setting in enumerate(settings):
             window = r * len(settings) + i
             for index in range(setting[0]):
-                answers[index] += [(window, base[setting] * slow * (1 + 0.1 * index))] * 2
-    readings = interleaved_readings(answers, settings)
+                cpu = base[setting] * slow * (1 + 0.1 * index)
+                answers[index] += [(window, cpu, 2 * cpu)] * 2
+    readings = turn_readings(answers, settings)
     for setting, level in base.items():
         spread = np.mean([1 + 0.1 * index for index in range(setting[0])])
-        assert readings[setting] == pytest.approx(level * 1.1 * spread)
+        assert readings[setting] == pytest.approx((level * 1.1 * spread, 2 * level * 1.1 * spread))
     with pytest.raises(LaunchError, match=r"\(processes, μ\) = \(3, 32\)"):
-        interleaved_readings([[(w, 1.0)] for w in range(3)], settings)
+        turn_readings([[(w, 1.0, 1.0)] for w in range(3)], settings)
 
 
-def test_an_interleaved_process_computes_only_in_its_windows_and_times_no_cold_compute(monkeypatch):
+def test_a_process_in_turns_computes_only_in_its_windows_and_times_no_cold_compute(monkeypatch):
     """Process 2 of 3 computes only in the windows of n = 3, at each window's μ, and the first compute of each
     window it computes in (after a sleep, or at another μ) is not timed. Holds whatever the machine's load: a
     window the process oversleeps is one it times nothing in."""
@@ -510,12 +511,12 @@ def test_an_interleaved_process_computes_only_in_its_windows_and_times_no_cold_c
     exp = parse({"train": {"minibatch": 8}})
     target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
                               processes=3, seed=0, seconds=0.0)
-    settings = measuring.interleaved_settings(3, [8, 32])
-    timed = measuring._interleaved(target, Ready(), Start(), 2, settings, 2, 0.01, 0.0005)
+    settings = measuring.turns(range(2, 4), [8, 32])
+    timed = measuring._turn(target, Ready(), Start(), 2, settings, 2, 0.01, 0.0005)
     warm = 2 * measuring.WARMUP
     assert sorted(set(calls[:warm])) == [8, 32] and set(calls[warm:]) <= {8, 32}
-    assert timed and {settings[w % 4][0] for w, _ in timed} == {3}  # n = 2 windows: process 2 sleeps
-    assert len(timed) <= len(calls) - warm - len({w for w, _ in timed})  # a first compute per window, untimed
+    assert timed and {settings[w % 4][0] for w, _, _ in timed} == {3}  # n = 2 windows: process 2 sleeps
+    assert len(timed) <= len(calls) - warm - len({w for w, _, _ in timed})  # a first compute per window, untimed
 
 
 @pytest.mark.slow
