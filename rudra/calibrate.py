@@ -179,13 +179,13 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     # trace): the rest is counted per gradient received (push_seconds). Some of that and of the
     # learner's exchange runs while the other process works (a receive thread, gloo's own): what does not fit
     # into the gap comes off both, in proportion, so that one learner's gap comes out as measured, and only
-    # takes core time (offpath).
+    # takes core time (offpath: the learner's threads, and the server's, whose CPU it is).
     bookkeeping = max(0.0, m.alone_server_cpu - (m.recv_seconds + update + m.send_seconds))
     exchange = max(0.0, m.alone_exchange)
     extra = bookkeeping + exchange
     room = max(0.0, gap - 2 * hop - m.recv_seconds - update - m.send_seconds)
     overlap = 1 - room / extra if extra > room else 0.0
-    offpath = extra * overlap
+    offpath, server_offpath = exchange * overlap, bookkeeping * overlap
     bookkeeping, exchange = bookkeeping * (1 - overlap), exchange * (1 - overlap)
     # each shard beyond the first: one more push to fill and send, one more weights message to take in, as it costs
     # on a node as busy as the run's (runtime/calibrate.py: shards), the mean over pairs measured in turn; the
@@ -222,6 +222,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
                     **({"ramp_sample_seconds": [_sig(float(b)) for b in ramp_slope]} if any(ramp_slope) else {})}
     if offpath > 0:
         cluster["offpath_seconds"] = offpath
+    if server_offpath > 0:
+        cluster["server_offpath_seconds"] = server_offpath
     if per_shard > 0:
         cluster["exchange_shard_seconds"] = per_shard
     if dist != "constant":
@@ -284,7 +286,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"a real server's CPU per gradient: {m.alone_server_cpu * 1e3:.3g} ms, so {bookkeeping * 1e3:.3g} ms more "
         f"per gradient received (push_seconds); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "
-        "overlapped the other process's work (offpath_seconds: core time only)"
+        "overlapped the other process's work (offpath_seconds, server_offpath_seconds: core time only)"
         + (f"; beside {m.crowd} process{'es' * (m.crowd > 1)} computing, its CPU per gradient besides its "
            f"computes was {one_shard * 1e3:.3g} ms with one shard and {sharded * 1e3:.3g} ms with {m.shards} "
            f"(means of {len(m.shard_pairs)} pairs, one then the other: "

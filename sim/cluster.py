@@ -146,7 +146,8 @@ class Cluster:
         self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
         self.warmup = cluster.warmup_seconds      # learner CPU once, before its first pull
-        self.offpath = cluster.offpath_seconds    # CPU per gradient off the critical path (sim/cores.py)
+        self.offpath = cluster.offpath_seconds    # learner CPU per gradient off the critical path (sim/cores.py)
+        self.server_offpath = cluster.server_offpath_seconds  # and each shard's
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
                            cluster.fan_in)
@@ -479,11 +480,19 @@ class Cluster:
 
     def _carried(self, l: int) -> None:
         """Learner l's push leaves now: on a shared node, the threads that carry it work beside the critical
-        path (offpath_seconds)."""
-        nodes = self.learner_nodes
+        path (offpath_seconds), and so do each shard's that take it in (server_offpath_seconds). One piece of
+        work per node: threads of several processes there are not as many processes keeping it busy."""
+        nodes, work = self.learner_nodes, {}
         if self.offpath and nodes is not None and nodes[l] is not None:
-            nodes[l].background(self.offpath)
+            work[nodes[l]] = self.offpath
             self.learner_cpu[l] += self.offpath
+        if self.server_offpath:
+            for shard in self.shards:
+                if shard.node is not None:
+                    work[shard.node] = work.get(shard.node, 0.0) + self.server_offpath
+                    shard.cpu += self.server_offpath
+        for node, seconds in work.items():
+            node.background(seconds)
 
     def _pushed_overlap(self, event) -> None:
         """adv*: as _pushed; the push thread's send returns once the push has left the link and found its

@@ -63,9 +63,12 @@ class ClusterSpec:
                                                   "with it (rudra calibrate: measured on a node as busy as the "
                                                   "run's, over that node's exchange_inflation)"})
     offpath_seconds: float = field(
-        default=0.0, metadata={"min": 0.0, "doc": "CPU seconds per gradient its learner and server spend off the "
-                                                  "critical path (receive threads, gloo's own): on a shared node "
-                                                  "it only takes core time"})
+        default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient off the critical path (gloo's "
+                                                  "threads): on a shared node it only takes core time"})
+    server_offpath_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per gradient received, on each shard, off "
+                                                  "the critical path (its receive threads): on a shared node it "
+                                                  "only takes core time"})
     speeds: tuple[float, ...] = field(
         default=(), metadata={"each": {"gt": 0.0},
                               "doc": "relative speed of each learner (compute time ÷ speed), one per learner"})

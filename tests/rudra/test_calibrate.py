@@ -226,7 +226,8 @@ def test_readings_beside_busy_processes_are_each_their_median_so_one_slow_spell_
 def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
     """When the real server's and learner's CPU per gradient add up to more than one learner's gap (part of it runs
     on threads while the other process works), the part beyond the gap comes off push_seconds and exchange in proportion and
-    is kept as offpath_seconds: one learner's gap still comes out as measured (latency 0), and no CPU is lost."""
+    is kept as offpath_seconds (the learner's) and server_offpath_seconds: one learner's gap still comes out as
+    measured (latency 0), and no CPU is lost."""
     exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
     m = measured(alone_server_cpu=4e-4, alone_exchange=3e-4)
     cluster, lines = profile(exp, m)
@@ -236,8 +237,9 @@ def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
     assert cluster["latency"] == 0.0 and not any("e-1" in line for line in lines)  # not a float residue
     assert exchange + 1e-4 + push + update + 5e-5 + 2 * hop == pytest.approx(6e-4, rel=1e-3)  # the gap
     assert exchange / push == pytest.approx(3e-4 / (4e-4 - 1e-4 - update - 5e-5), rel=1e-3)
-    assert cluster["offpath_seconds"] + push + exchange == pytest.approx(4e-4 - 1e-4 - update - 5e-5 + 3e-4,
-                                                                         rel=1e-3)
+    offpath, server_offpath = cluster["offpath_seconds"], cluster["server_offpath_seconds"]
+    assert offpath + server_offpath + push + exchange == pytest.approx(4e-4 - 1e-4 - update - 5e-5 + 3e-4, rel=1e-3)
+    assert offpath / server_offpath == pytest.approx(exchange / push, rel=1e-3)  # each process's own CPU
     assert any("overlapped" in line for line in lines)
 
 

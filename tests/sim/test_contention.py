@@ -73,6 +73,19 @@ def test_offpath_work_inside_the_wait_for_weights_costs_nothing(run_sim):
     assert off.summary["gradients_per_second"] == pytest.approx(without.summary["gradients_per_second"])
 
 
+def test_the_servers_offpath_work_on_the_learners_node_is_one_piece_with_the_learners(run_sim):
+    """The server shares the learners' node (a local run): its off-path work after each push joins the learner's
+    in one piece, so splitting O between them changes no time; two pieces would count as two processes keeping
+    the node busy and slow the computes more."""
+    cluster = {"sample_seconds": T, "exchange_seconds": X, "recv_seconds": X / 4, "nodes": 1,
+               "server_node": "shared", "cores_per_node": 2}
+    learner = run_sim({"name": "async", "learners": 3}, cluster={**cluster, "offpath_seconds": O}, samples=30)
+    split = run_sim({"name": "async", "learners": 3},
+                    cluster={**cluster, "offpath_seconds": O / 4, "server_offpath_seconds": 3 * O / 4}, samples=30)
+    assert split.summary["seconds"] == pytest.approx(learner.summary["seconds"], rel=1e-12)
+    assert split.summary["sim"]["cpu_seconds"]["server"][0] > learner.summary["sim"]["cpu_seconds"]["server"][0]
+
+
 class MeanDraw:
     """Stands in for the node's random generator: a receiver always finds its core busy, held by the first busy
     process listed (random() is 0), and every other draw is its distribution's mean."""
