@@ -1,5 +1,6 @@
 """Calibration: profiles merge into an experiment (rudra/profile.py); measurements become a profile
 (rudra/calibrate.py); `rudra calibrate` end to end (slow)."""
+import contextlib
 import re
 from pathlib import Path
 
@@ -425,18 +426,16 @@ def test_the_real_learner_is_timed_with_the_runs_optimizer(monkeypatch):
     assert (seen[0].minibatch, seen[0].lr, seen[0].momentum, seen[0].weight_decay) == (8, 0.02, 0.5, 1e-4)
 
 
-def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
-    """A slow spell of the machine must touch every μ alike (one window per μ, one after the other, once made
-    the mlp's law 0 ms + 0.0067 ms × μ): the μ take turns, one minibatch each, after each one's warm-up."""
-    import numpy as np
-
+def fake_worker(monkeypatch) -> list[int]:
+    """Measuring processes get a worker that computes nothing and a stream of zeros; the μ of each gradient asked
+    for, in order, is recorded in the list returned."""
     import rudra.runtime.calibrate as measuring
 
-    order = []
+    asked = []
 
     class Worker:
         def gradient(self, indices):
-            order.append(len(indices))
+            asked.append(len(indices))
 
     class Stream:
         def __init__(self, mu):
@@ -446,6 +445,15 @@ def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
             return np.zeros(self.mu, dtype=np.int64)
 
     monkeypatch.setattr(measuring, "_worker", lambda target: (Worker(), Stream))
+    return asked
+
+
+def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
+    """A slow spell of the machine must touch every μ alike (one window per μ, one after the other, once made
+    the mlp's law 0 ms + 0.0067 ms × μ): the μ take turns, one minibatch each, after each one's warm-up."""
+    import rudra.runtime.calibrate as measuring
+
+    order = fake_worker(monkeypatch)
     exp = parse({"train": {"minibatch": 8}})
     target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
                               processes=2, seed=0, seconds=0.0)
@@ -453,7 +461,6 @@ def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
     warm = measuring.WARMUP
     assert order[:3 * warm] == [2] * warm + [8] * warm + [32] * warm
     assert order[3 * warm:] == [2, 8, 32] * 3 and all(len(t) == 3 for t in times.values())
-
 
 
 def test_readings_in_turns_are_the_median_over_rounds_of_each_windows_mean():
@@ -485,18 +492,7 @@ def test_a_process_in_turns_computes_only_in_its_windows_and_times_no_cold_compu
     window the process oversleeps is one it times nothing in."""
     import rudra.runtime.calibrate as measuring
 
-    calls = []
-
-    class Worker:
-        def gradient(self, indices):
-            calls.append(len(indices))
-
-    class Stream:
-        def __init__(self, mu):
-            self.mu = mu
-
-        def next_indices(self):
-            return np.zeros(self.mu, dtype=np.int64)
+    calls = fake_worker(monkeypatch)
 
     class Ready:
         def wait(self, timeout):
@@ -506,10 +502,8 @@ def test_a_process_in_turns_computes_only_in_its_windows_and_times_no_cold_compu
         value = 0.0
 
         def get_lock(self):
-            import contextlib
             return contextlib.nullcontext()
 
-    monkeypatch.setattr(measuring, "_worker", lambda target: (Worker(), Stream))
     exp = parse({"train": {"minibatch": 8}})
     target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
                               processes=3, seed=0, seconds=0.0)
