@@ -33,13 +33,13 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             2.24 at 6 (+31 %) in one reading, while computing back to back they
             are slowed at most 9 % beyond sharing's k / cores. The settings
             (n, μ) take turns in windows of ROUND_SECONDS (longer where
-            ROUND_COMPUTES minibatches at the most crowded take longer), the same processes
-            throughout, and each reading is the median over the rounds: this
-            machine's speed drifts over seconds (other guests), and measured one
-            setting after the other a slow spell over one of them set that n's
-            factor alone (a cnn calibration read 0.93, 1.19, 1.47, 1.38, 1.43 ms
-            at n = 2 … 6, so 1.58 at n = 4, while the real runs after it paid
-            1.05-1.4× at λ = 4);
+            ROUND_COMPUTES minibatches at the most crowded take longer), the
+            same processes throughout, and each reading is the median over
+            the rounds: this machine's speed drifts over seconds (other
+            guests), and measured one setting after the other, a slow spell
+            over one of them set that n's factor alone (a cnn calibration
+            read 0.93, 1.19, 1.47, 1.38, 1.43 ms at n = 2 … 6, so 1.58 at
+            n = 4, while the real runs after it paid 1.05-1.4× at λ = 4);
   cold      one such process pausing the alone gap, then 1, 2, 4, 8 and 16
             ms, after each minibatch, while the run's other processes, at
             most one per core, compute back to back (on a machine of more
@@ -132,8 +132,8 @@ BESIDE_ONE = 3            # readings beside one busy process, each quantity thei
 SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: beside 2 busy processes one
                           # pair's difference read 0.01-0.35 ms for the mlp, where its real λ = 4 runs pay 0.2
 COLD_PAUSES = (0.001, 0.002, 0.004, 0.008, 0.016)  # idle times the cost of a cold compute is measured at
-ROUND_SECONDS = 0.1       # one window of the interleaved measurement at least: its settings take turns (module
-ROUND_COMPUTES = 5        # docstring), and each process computes this many minibatches in one at the most crowded
+ROUND_SECONDS = 0.1       # the shortest window of a measurement in turns (module docstring: interleaved)
+ROUND_COMPUTES = 5        # and one long enough for each process to compute this many minibatches at the most crowded
 PAUSE = 0.0005            # a learner waits for weights between minibatches; a compute after a wait is slower than
                           # back to back (caches, a waking core): digits mlp μ = 8, 0.18 → 0.27 ms here
 
