@@ -7,7 +7,10 @@ each learner's steady gradients: its first STEADY pay the start-up and warm-up o
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from .trace import read_csv
 
@@ -33,3 +36,17 @@ def phases(run_dir: str | Path) -> dict[str, float] | None:
         return None
     means = {name: float((g[b] - g[a]).mean()) for name, (a, b) in PHASES.items()}
     return {**means, CYCLE: float(cycles.mean())}
+
+
+def gaps(run_dirs: Iterable[str | Path]) -> np.ndarray:
+    """Seconds from each steady compute's end to its learner's next compute's start, pooled over the runs with a
+    full trace (none: empty): the waits for weights and for a core, whose shape the means above hide (a few
+    waits of a time slice or many short ones can have one mean)."""
+    pooled = []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "gradients.csv"
+        if path.exists():
+            g = read_csv(path)
+            g = g[g.step >= STEADY].sort_values(["learner", "step"])
+            pooled.append((g.groupby("learner").t_compute_start.shift(-1) - g.t_compute_end).dropna().to_numpy())
+    return np.concatenate(pooled) if pooled else np.empty(0)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from rudra.analysis.compare import compare, cpu_quantity, phase_quantity, staleness_distribution, tv_distance
 from rudra.analysis.cpu import PARTS as CPU_PARTS
-from rudra.analysis.phases import CYCLE
+from rudra.analysis.phases import CYCLE, gaps
 from rudra.calibrate import calibrate
 from rudra.cli import progress_wanted
 from rudra.config import ConfigError, load
@@ -51,6 +51,7 @@ TARGET_KEYS = {"epoch_error_median", "epoch_error_worst", "sigma_error", "tv"}
 QUANTITIES = {"s/epoch": "time per epoch", "grad/s": "gradients/s", "<σ>": "⟨σ⟩"}
 # the parts a learner cycle's error is split into: compare's phases each sums, and the rest of the cycle
 CYCLE_PARTS = {"compute": ("compute",), "exchange + push → applied": ("exchange", "push → applied"), "rest": ()}
+GAP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # of a learner's gaps: the waits' shape, not only their mean
 
 
 def read_plan(path: Path, quick: bool) -> dict:
@@ -180,6 +181,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         row |= cycle_parts(paired)
         row |= cpu_errors(paired)
         every = dict.fromkeys(d for seeded in sims for d in seeded)
+        row |= gap_quantiles(every, reals)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(
                     seeded[0] for seeded in sims))), "sim seeds": len(sims[0]),
@@ -213,6 +215,16 @@ def cpu_errors(paired: list[dict]) -> dict:
     if cpu_quantity(CPU_PARTS[0]) not in paired[0]:
         return {}
     return {f"cpu {part} error": float(np.mean([q[cpu_quantity(part)].error for q in paired])) for part in CPU_PARTS}
+
+
+def gap_quantiles(sims, reals) -> dict:
+    """GAP_QUANTILES of a learner's gap (a compute's end to its next compute's start) over every simulated and
+    every real run of the point, each side pooled; empty without full traces."""
+    sim, real = gaps(sims), gaps(reals)
+    if not len(sim) or not len(real):
+        return {}
+    return {f"gap {name} {side}": float(np.quantile(values, q)) for name, q in GAP_QUANTILES.items()
+            for side, values in (("sim", sim), ("real", real))}
 
 
 def _spread(predictions: tuple[float, ...]) -> float:
@@ -279,6 +291,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
            "the drift control)" if (t["λ"] == 1).any() else ""),
         *([cycle_line(t)] if "cycle error" in t else []),
         *([cpu_line(t)] if f"cpu {CPU_PARTS[0]} error" in t else []),
+        *([gap_line(t)] if f"gap {next(iter(GAP_QUANTILES))} sim" in t else []),
         *([by_run_line(t)] if "s/epoch error 2" in t else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
@@ -308,6 +321,17 @@ def cpu_line(t: pd.DataFrame) -> str:
             + ", ".join(CPU_PARTS) + "): " + "; ".join(
                 f"{task} λ={lam} {arch} " + " ".join(_pct(g[f"cpu {part} error"].mean()) for part in CPU_PARTS)
                 for (task, lam, arch), g in t.groupby(["task", "λ", "arch"], sort=False)))
+
+
+def gap_line(t: pd.DataFrame) -> str:
+    """The shape of the waits: a learner's gap from a compute's end to its next compute's start, quantiles sim
+    against real by task and λ (median over the points). Two shapes can have one mean and extrapolate apart."""
+    return ("a learner's gap from a compute's end to its next one's start (the waits for weights and for a core), "
+            "sim/real in ms by task and λ (median over points): " + "; ".join(
+                f"{task} λ={lam} " + " ".join(
+                    f"{name} {1e3 * g[f'gap {name} sim'].median():.2f}/{1e3 * g[f'gap {name} real'].median():.2f}"
+                    for name in GAP_QUANTILES)
+                for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
 
 
 def by_run_line(t: pd.DataFrame) -> str:
