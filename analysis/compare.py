@@ -29,7 +29,7 @@ from rudra.protocol import read_run_json
 
 from . import figures
 from .cpu import PARTS, cpu_per_gradient
-from .phases import CYCLE, PHASES, phases
+from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases
 from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
@@ -194,9 +194,11 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
 
     rows = [row(name, unit, lambda d, path=path: _get(summaries[d], path, d)) for name, unit, path in QUANTITIES]
     times = {d: phases(d) for d in summaries}
-    if None not in times.values():  # full traces: where the time goes, phase by phase
+    if None not in times.values():  # full traces: where the time goes, phase by phase, and the waits' shape
         rows += [row(phase_quantity(name), "ms", lambda d, name=name: 1e3 * times[d][name])
                  for name in (*PHASES, CYCLE)]
+        gaps = {d: gap_quantiles(d) for d in summaries}
+        rows += [row(gap_quantity(name), "ms", lambda d, name=name: 1e3 * gaps[d][name]) for name in GAP_QUANTILES]
     cpu = {d: cpu_per_gradient(summaries[d]) for d in summaries}
     if None not in cpu.values():  # both drivers counted CPU: the work charged, apart from the waiting
         rows += [row(cpu_quantity(part), "ms", lambda d, part=part: 1e3 * cpu[d][part]) for part in PARTS]
@@ -211,6 +213,11 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
 def phase_quantity(name: str) -> str:
     """The table's quantity for phase `name` (analysis/phases.py), or for CYCLE."""
     return f"phase: {name}"
+
+
+def gap_quantity(name: str) -> str:
+    """The table's quantity for the gap quantile `name` (analysis/phases.py: GAP_QUANTILES)."""
+    return f"gap to the next compute, {name}"
 
 
 def cpu_quantity(part: str) -> str:

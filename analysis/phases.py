@@ -7,7 +7,6 @@ each learner's steady gradients: its first STEADY pay the start-up and warm-up o
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ PHASES = {  # name: (from, to) columns of gradients.csv
 }
 CYCLE = "learner cycle"
 STEADY = 5
+GAP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # of a learner's gaps (gap_quantiles)
 
 
 def phases(run_dir: str | Path) -> dict[str, float] | None:
@@ -38,15 +38,17 @@ def phases(run_dir: str | Path) -> dict[str, float] | None:
     return {**means, CYCLE: float(cycles.mean())}
 
 
-def gaps(run_dirs: Iterable[str | Path]) -> np.ndarray:
-    """Seconds from each steady compute's end to its learner's next compute's start, pooled over the runs with a
-    full trace (none: empty): the waits for weights and for a core, whose shape the means above hide (a few
-    waits of a time slice or many short ones can have one mean)."""
-    pooled = []
-    for run_dir in run_dirs:
-        path = Path(run_dir) / "gradients.csv"
-        if path.exists():
-            g = read_csv(path)
-            g = g[g.step >= STEADY].sort_values(["learner", "step"])
-            pooled.append((g.groupby("learner").t_compute_start.shift(-1) - g.t_compute_end).dropna().to_numpy())
-    return np.concatenate(pooled) if pooled else np.empty(0)
+
+def gap_quantiles(run_dir: str | Path) -> dict[str, float] | None:
+    """GAP_QUANTILES of the seconds from each steady compute's end to its learner's next compute's start: the
+    waits for weights and for a core, whose shape the means above hide (a few waits of a time slice and many
+    short ones can have one mean); None where the trace has no gradient rows or no learner two steady ones."""
+    path = Path(run_dir) / "gradients.csv"
+    if not path.exists():
+        return None
+    g = read_csv(path)
+    g = g[g.step >= STEADY].sort_values(["learner", "step"])
+    gaps = (g.groupby("learner").t_compute_start.shift(-1) - g.t_compute_end).dropna().to_numpy()
+    if not len(gaps):
+        return None
+    return {name: float(np.quantile(gaps, q)) for name, q in GAP_QUANTILES.items()}

@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import compare, cpu_quantity, phase_quantity, staleness_distribution, tv_distance
+from rudra.analysis.compare import (compare, cpu_quantity, gap_quantity, phase_quantity, staleness_distribution,
+                                    tv_distance)
 from rudra.analysis.cpu import PARTS as CPU_PARTS
-from rudra.analysis.phases import CYCLE, gaps
+from rudra.analysis.phases import CYCLE, GAP_QUANTILES
 from rudra.calibrate import calibrate
 from rudra.cli import progress_wanted
 from rudra.config import ConfigError, load
@@ -51,7 +52,6 @@ TARGET_KEYS = {"epoch_error_median", "epoch_error_worst", "sigma_error", "tv"}
 QUANTITIES = {"s/epoch": "time per epoch", "grad/s": "gradients/s", "<σ>": "⟨σ⟩"}
 # the parts a learner cycle's error is split into: compare's phases each sums, and the rest of the cycle
 CYCLE_PARTS = {"compute": ("compute",), "exchange + push → applied": ("exchange", "push → applied"), "rest": ()}
-GAP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # of a learner's gaps: the waits' shape, not only their mean
 
 
 def read_plan(path: Path, quick: bool) -> dict:
@@ -180,8 +180,8 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
         row |= cycle_parts(paired)
         row |= cpu_errors(paired)
+        row |= gap_columns(paired)
         every = dict.fromkeys(d for seeded in sims for d in seeded)
-        row |= gap_quantiles(every, reals)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real, "sim dirs": " ".join(map(str, dict.fromkeys(
                     seeded[0] for seeded in sims))), "sim seeds": len(sims[0]),
@@ -217,14 +217,13 @@ def cpu_errors(paired: list[dict]) -> dict:
     return {f"cpu {part} error": float(np.mean([q[cpu_quantity(part)].error for q in paired])) for part in CPU_PARTS}
 
 
-def gap_quantiles(sims, reals) -> dict:
-    """GAP_QUANTILES of a learner's gap (a compute's end to its next compute's start) over every simulated and
-    every real run of the point, each side pooled; empty without full traces."""
-    sim, real = gaps(sims), gaps(reals)
-    if not len(sim) or not len(real):
+def gap_columns(paired: list[dict]) -> dict:
+    """Each GAP_QUANTILES of a learner's gap, predicted and measured, mean over the pairs; empty without full
+    traces."""
+    if gap_quantity(next(iter(GAP_QUANTILES))) not in paired[0]:
         return {}
-    return {f"gap {name} {side}": float(np.quantile(values, q)) for name, q in GAP_QUANTILES.items()
-            for side, values in (("sim", sim), ("real", real))}
+    return {f"gap {name} {side}": float(np.mean([getattr(q[gap_quantity(name)], field) for q in paired]))
+            for name in GAP_QUANTILES for side, field in (("sim", "predicted"), ("real", "mean"))}
 
 
 def _spread(predictions: tuple[float, ...]) -> float:
@@ -329,7 +328,7 @@ def gap_line(t: pd.DataFrame) -> str:
     return ("a learner's gap from a compute's end to its next one's start (the waits for weights and for a core), "
             "sim/real in ms by task and λ (median over points): " + "; ".join(
                 f"{task} λ={lam} " + " ".join(
-                    f"{name} {1e3 * g[f'gap {name} sim'].median():.2f}/{1e3 * g[f'gap {name} real'].median():.2f}"
+                    f"{name} {g[f'gap {name} sim'].median():.2f}/{g[f'gap {name} real'].median():.2f}"
                     for name in GAP_QUANTILES)
                 for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
 

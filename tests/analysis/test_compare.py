@@ -8,10 +8,10 @@ import json
 import pandas as pd
 import pytest
 
-from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quantity, figure, phase_quantity,
-                                    staleness_distribution, tv_distance)
+from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quantity, figure, gap_quantity,
+                                    phase_quantity, staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS
-from rudra.analysis.phases import CYCLE, PHASES
+from rudra.analysis.phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles
 from rudra.cli import main
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
@@ -25,7 +25,8 @@ def test_table_has_every_cell_filled(runs, tmp_path, capsys):
     assert "total variation distance" in out
     md = (tmp_path / "compare.md").read_text().splitlines()
     table = [line for line in md if line.startswith("| ")]
-    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(PARTS)  # full traces: phases, cycle; CPU
+    # full traces: phases, cycle, the gaps' quantiles; CPU
+    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(GAP_QUANTILES) + len(PARTS)
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == len(HEADER) and all(cells)
@@ -157,6 +158,15 @@ def test_summary_only_runs_compare_too(runs, tmp_path):
     assert len(c.rows) == len(QUANTITIES) + len(PARTS)  # no gradient rows: no phases, and no phases panel
     fig = figure(c)
     assert len(fig.axes) == 3 and fig.axes[1].get_lines()
+
+
+def test_gap_rows_are_each_runs_quantiles_of_its_learners_gaps(runs):
+    """The gap rows hold the sim's quantiles and each real run's, in ms (analysis/phases.py gap_quantiles)."""
+    rows = {r.quantity: r for r in compare(runs["sim"], runs["real"]).rows}
+    for name in GAP_QUANTILES:
+        row = rows[gap_quantity(name)]
+        assert row.predicted == pytest.approx(1e3 * gap_quantiles(runs["sim"])[name])
+        assert row.measured == pytest.approx([1e3 * gap_quantiles(d)[name] for d in runs["real"]])
 
 
 def test_cpu_rows_hold_what_each_side_charged_per_gradient(runs, tmp_path):

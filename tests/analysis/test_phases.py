@@ -3,7 +3,7 @@ over each learner's steady gradients."""
 import pandas as pd
 import pytest
 
-from rudra.analysis.phases import CYCLE, STEADY, gaps, phases
+from rudra.analysis.phases import CYCLE, GAP_QUANTILES, STEADY, gap_quantiles, phases
 from rudra.protocol.trace import SCHEMA
 
 
@@ -33,15 +33,13 @@ def test_a_trace_without_gradient_rows_has_no_phases(tmp_path):
     assert phases(tmp_path) is None  # trace = "summary" writes no gradients.csv
 
 
-def test_gaps_are_each_steady_computes_end_to_its_learners_next_start_pooled_over_runs(tmp_path):
-    """Steady gaps only (from gradient STEADY on), per learner (never one learner's end to the other's start),
-    pooled over the runs given; a run without a full trace adds none."""
-    write_trace(tmp_path / "a")
-    write_trace(tmp_path / "b", wait=0.01)
-    steady = 12 - STEADY - 1  # gaps per learner: between its steady gradients
-    a = gaps([tmp_path / "a"])
-    assert len(a) == 2 * steady and a == pytest.approx([0.002] * len(a))
-    both = gaps([tmp_path / "a", tmp_path / "b", tmp_path / "none"])
-    waited = 2 * sum(1 for step in range(STEADY, 11) if (step + 1) // 3 > step // 3)  # a wait before the next
-    assert len(both) == 4 * steady and sorted(both)[-waited:] == pytest.approx([0.012] * waited)
-    assert len(gaps([tmp_path / "none"])) == 0
+def test_gap_quantiles_are_of_each_steady_computes_end_to_its_learners_next_start(tmp_path):
+    """Steady gaps only (from gradient STEADY on), per learner (never one learner's end to the other's start): 2
+    ms each, but 12 ms before every third compute, 2 of the 6 steady gaps of each learner; none without a full
+    trace."""
+    write_trace(tmp_path / "even")
+    assert gap_quantiles(tmp_path / "even") == pytest.approx(dict.fromkeys(GAP_QUANTILES, 0.002))
+    write_trace(tmp_path / "waits", wait=0.01)
+    q = gap_quantiles(tmp_path / "waits")
+    assert q["p50"] == pytest.approx(0.002) and q["p99"] == pytest.approx(0.012)
+    assert gap_quantiles(tmp_path / "none") is None
