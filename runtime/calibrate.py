@@ -47,7 +47,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             would): the CPU seconds of a compute after each idle time. A
             compute after a long idle finds its caches refilled by the others
             and costs more, by about as many seconds whatever μ (the cnn's
-            extra after 4 and 16 ms idle was the same at μ = 8 and 32).
+            extra after 4 and 16 ms idle was the same at μ = 8 and 32). The
+            pauses take turns as the interleaved settings do: one after the
+            other, the cnn's extra after 8 ms read 0.03-0.30 ms in four
+            readings on a quiet machine, in turns 0.05-0.09 ms.
             Beside busy processes, as in a run of more processes than cores:
             alone, an idle core itself slows down, and the mlp's compute cost
             5 times more after 8 ms (0.12 → 0.6 ms), a real run's 1.2 times.
@@ -355,30 +358,34 @@ def _compute_child(target: Target, minibatches: list[int], conn) -> None:
 
 
 def _paced(target: Target, ready, pauses: list[float]) -> list[tuple[float, float]]:
-    """Once every such process is ready (`ready`, a barrier), for each pause in turn: compute minibatches at the
-    run's μ for a timing window, each followed by that many seconds of sleep as a learner waits for its weights;
-    (mean seconds from a compute's end to the next one's start, mean CPU seconds of a compute) per pause: what a
-    compute costs after that long idle, without its waits for a core."""
+    """Once every such process is ready (`ready`, a barrier): compute minibatches at the run's μ, each followed by
+    a pause of sleep as a learner waits for its weights, the pauses taking turns in windows of ROUND_SECONDS or
+    more (target.seconds per pause in all), the first compute of each window untimed (it follows the pause
+    before); (mean seconds from a compute's end to the next one's start, mean CPU seconds of a compute) per
+    pause: what a compute costs after that long idle, without its waits for a core."""
     worker, stream_of = _worker(target)
     stream = stream_of(target.minibatch)
     for _ in range(WARMUP):
         worker.gradient(stream.next_indices())
     ready.wait(CHILD_SECONDS)
-    paced = []
-    for pause in pauses:
-        cpu, idle, ended = [], [], None
-        end = time.perf_counter() + target.seconds
-        while time.perf_counter() < end or len(cpu) < 3:
-            indices = stream.next_indices()
-            start, clock = time.process_time(), time.perf_counter()
-            if ended is not None:
-                idle.append(clock - ended)
-            worker.gradient(indices)
-            cpu.append(time.process_time() - start)
-            ended = time.perf_counter()
-            time.sleep(pause)
-        paced.append((float(np.mean(idle)), float(np.mean(cpu))))
-    return paced
+    rounds = max(1, round(target.seconds / ROUND_SECONDS))
+    timed = {pause: ([], []) for pause in pauses}  # pause -> (idle before each compute, its CPU seconds)
+    ended = None
+    for _ in range(rounds):
+        for pause in pauses:
+            idle, cpu = timed[pause]
+            end, counted, first = time.perf_counter() + target.seconds / rounds, False, True
+            while time.perf_counter() < end or not counted:
+                indices = stream.next_indices()
+                start, clock = time.process_time(), time.perf_counter()
+                worker.gradient(indices)
+                if not first:
+                    idle.append(clock - ended)
+                    cpu.append(time.process_time() - start)
+                    counted = True
+                ended, first = time.perf_counter(), False
+                time.sleep(pause)
+    return [(float(np.mean(timed[pause][0])), float(np.mean(timed[pause][1]))) for pause in pauses]
 
 
 def _paced_child(target: Target, ready, pauses: list[float], conn) -> None:

@@ -463,6 +463,24 @@ def test_the_compute_law_takes_its_minibatch_sizes_in_turns(monkeypatch):
     assert order[3 * warm:] == [2, 8, 32] * 3 and all(len(t) == 3 for t in times.values())
 
 
+def test_the_cold_pauses_take_turns(monkeypatch):
+    """A slow spell must touch every idle time alike: the pauses after each minibatch take turns, a window of
+    each per round (2 rounds of 0.1 s here), whatever the machine's load (sleeps recorded, not slept)."""
+    import rudra.runtime.calibrate as measuring
+
+    fake_worker(monkeypatch)
+    slept = []
+    monkeypatch.setattr(measuring.time, "sleep", slept.append)
+    exp = parse({"train": {"minibatch": 8}})
+    target = measuring.Target(model=exp.model, data=exp.data, runtime=exp.runtime, train=exp.train, shards=1,
+                              processes=2, seed=0, seconds=0.2)
+    ready = type("Ready", (), {"wait": lambda self, timeout: None})()
+    paced = measuring._paced(target, ready, [0.001, 0.004])
+    blocks = [pause for i, pause in enumerate(slept) if i == 0 or slept[i - 1] != pause]
+    assert blocks == [0.001, 0.004, 0.001, 0.004] and len(paced) == 2
+    # each window holds its untimed first compute and at least one timed one
+    assert all(slept.count(pause) >= 2 * 2 for pause in (0.001, 0.004))
+
 def test_readings_in_turns_are_the_median_over_rounds_of_each_windows_mean():
     """Each window's means over every process's computes in it; per setting, the medians over its windows: one
     slow round (a spell of the machine) moves no setting's reading."""
