@@ -3,7 +3,8 @@
 Its compute (t_compute_start → t_compute_end), its exchange (→ t_push, when the filled push leaves), push →
 applied (→ t_applied: the way to the server, its queue, the update) and its learner's cycle (one push to the
 next: what is left of it is the wait for the next weights, a barrier's hold and getting a core). Means over
-each learner's steady gradients: its first STEADY pay the start-up and warm-up once.
+each learner's steady gradients: its first STEADY pay the start-up and warm-up once. And the quantiles of the
+gap from a compute's end to the learner's next compute: the waits' shape, which the means hide.
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ def phases(run_dir: str | Path) -> dict[str, float] | None:
         return None
     means = {name: float((g[b] - g[a]).mean()) for name, (a, b) in PHASES.items()}
     return {**means, CYCLE: float(cycles.mean())}
-
 
 
 def gap_quantiles(run_dir: str | Path) -> dict[str, float] | None:
