@@ -15,15 +15,16 @@ prediction lies inside the real runs' min–max, ⟨σ⟩, and the total variati
 distributions (each side pooled), and the learner cycle's error split into what compute, exchange + push → applied
 and the rest of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from,
 the CPU per gradient the model charged against the real runs' (rudra.analysis.cpu: a cost misread, or a wait
-mispredicted with the costs right), and the error by task and λ for each calibration and its run, which tells a
-model's error (every column) from one calibration's misreading (one column). The λ = 1 points are the drift
+mispredicted with the costs right), the quantiles of a learner's gap from a compute's end to its next compute
+(the waits' shape, which the means hide), and the error by task and λ for each calibration and its run, which
+tells a model's error (every column) from one calibration's misreading (one column). The λ = 1 points are the drift
 control: calibrate measures that very setting, so their error is what the machine changed between calibration and
 run. Targets (issue 12): median |error| of time per epoch ≤ 5 %, worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at
 every point. Writes <out>/fidelity.csv and fidelity.md (the table and the verdict);
 <out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds,
 real-<r>). Rerunning with the same --out reruns nothing that finished and measures no profile that is there: to
 hold a changed simulator against the same real runs and calibrations, delete the sim-* folders and rerun.
-Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 20 minutes on a quiet 2-core machine)
+Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 25 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
 from __future__ import annotations

@@ -146,8 +146,6 @@ class Cluster:
         self.exchange = cluster.exchange_seconds + (S - 1) * cluster.exchange_shard_seconds
         self.startup = cluster.startup_seconds    # before the first pulls leave
         self.warmup = cluster.warmup_seconds      # learner CPU once, before its first pull
-        self.offpath = cluster.offpath_seconds    # learner CPU per gradient off the critical path (sim/cores.py)
-        self.server_offpath = cluster.server_offpath_seconds  # and each shard's
         shard_bytes = model_bytes / S
         self.net = Network(lam, S, shard_bytes, cluster.latency, cluster.bandwidth, cluster.server_bandwidth,
                            cluster.fan_in)
@@ -160,6 +158,12 @@ class Cluster:
                        for s, q in enumerate(update_seq.spawn(S))]
         # per message in, per gradient in (besides its message), per weights out; the sharing factor
         self.costs = (cluster.recv_seconds, cluster.push_seconds, cluster.send_seconds, 1.0)
+        # CPU per gradient off the critical path, on shared nodes only: the learner's, each shard's (sim/cores.py)
+        self.server_offpath = cluster.server_offpath_seconds
+        self.offpath_shards = [shard for shard in self.shards if shard.node is not None and self.server_offpath]
+        nodes = self.learner_nodes or [None] * lam
+        self.offpath = [cluster.offpath_seconds if node is not None else 0.0 for node in nodes]
+        self.carried = [self._off_path_work(node, offpath) for node, offpath in zip(nodes, self.offpath)]
         self.learners = [new_learner(protocol) for _ in range(lam)]
         self.overlap = protocol.architecture == "adv*"
         self.hears_holds = self.learners[0].hears_holds  # else a Hold changes nothing a learner does
@@ -478,21 +482,23 @@ class Cluster:
         self.learner_compute_cpu[l] += work * share
         self.learner_cpu[l] += work
 
+    def _off_path_work(self, node, offpath: float) -> list[tuple]:
+        """(node, seconds) of the work off the critical path that a push of a learner on `node` (None: a node of
+        its own) starts: its own `offpath`, and each shard's on a shared node. One piece per node: threads of
+        several processes there are not as many processes keeping it busy."""
+        work = {node: offpath} if offpath else {}
+        for shard in self.offpath_shards:
+            work[shard.node] = work.get(shard.node, 0.0) + self.server_offpath
+        return list(work.items())
+
     def _carried(self, l: int) -> None:
         """Learner l's push leaves now: on a shared node, the threads that carry it work beside the critical
-        path (offpath_seconds), and so do each shard's that take it in (server_offpath_seconds). One piece of
-        work per node: threads of several processes there are not as many processes keeping it busy."""
-        nodes, work = self.learner_nodes, {}
-        if self.offpath and nodes is not None and nodes[l] is not None:
-            work[nodes[l]] = self.offpath
-            self.learner_cpu[l] += self.offpath
-        if self.server_offpath:
-            for shard in self.shards:
-                if shard.node is not None:
-                    work[shard.node] = work.get(shard.node, 0.0) + self.server_offpath
-                    shard.cpu += self.server_offpath
-        for node, seconds in work.items():
+        path (offpath_seconds), and so do each shard's that take it in (server_offpath_seconds)."""
+        for node, seconds in self.carried[l]:
             node.background(seconds)
+        self.learner_cpu[l] += self.offpath[l]
+        for shard in self.offpath_shards:
+            shard.cpu += self.server_offpath
 
     def _pushed_overlap(self, event) -> None:
         """adv*: as _pushed; the push thread's send returns once the push has left the link and found its
