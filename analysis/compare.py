@@ -29,7 +29,7 @@ from rudra.protocol import read_run_json
 
 from . import figures
 from .cpu import PARTS, cpu_per_gradient
-from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases
+from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases, steady_gradients
 from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
@@ -193,11 +193,12 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
                    predictions if len(sims) > 1 else ())
 
     rows = [row(name, unit, lambda d, path=path: _get(summaries[d], path, d)) for name, unit, path in QUANTITIES]
-    times = {d: phases(d) for d in summaries}
+    steady = {d: steady_gradients(d) for d in summaries}
+    times = {d: phases(g) for d, g in steady.items()}
     if None not in times.values():  # full traces: where the time goes, phase by phase, and the waits' shape
         rows += [row(phase_quantity(name), "ms", lambda d, name=name: 1e3 * times[d][name])
                  for name in (*PHASES, CYCLE)]
-        gaps = {d: gap_quantiles(d) for d in summaries}
+        gaps = {d: gap_quantiles(g) for d, g in steady.items()}
         rows += [row(gap_quantity(name), "ms", lambda d, name=name: 1e3 * gaps[d][name]) for name in GAP_QUANTILES]
     cpu = {d: cpu_per_gradient(summaries[d]) for d in summaries}
     if None not in cpu.values():  # both drivers counted CPU: the work charged, apart from the waiting

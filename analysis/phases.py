@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .trace import read_csv
 
@@ -24,14 +25,21 @@ STEADY = 5
 GAP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # of a learner's gaps (gap_quantiles)
 
 
-def phases(run_dir: str | Path) -> dict[str, float] | None:
-    """Mean seconds of each phase and of the cycle, or None where the trace has no gradient rows (trace =
-    "summary") or no learner has two steady gradients."""
+def steady_gradients(run_dir: str | Path) -> pd.DataFrame | None:
+    """The run's gradient rows from each learner's STEADY-th on, by learner and step; None where the trace has
+    none (trace = "summary")."""
     path = Path(run_dir) / "gradients.csv"
     if not path.exists():
         return None
     g = read_csv(path)
-    g = g[g.step >= STEADY].sort_values(["learner", "step"])
+    return g[g.step >= STEADY].sort_values(["learner", "step"])
+
+
+def phases(g: pd.DataFrame | None) -> dict[str, float] | None:
+    """Mean seconds of each phase and of the cycle over steady gradients `g` (steady_gradients), or None where
+    there are none or no learner has two."""
+    if g is None:
+        return None
     cycles = g.groupby("learner").t_push.diff().dropna()
     if cycles.empty:
         return None
@@ -39,15 +47,12 @@ def phases(run_dir: str | Path) -> dict[str, float] | None:
     return {**means, CYCLE: float(cycles.mean())}
 
 
-def gap_quantiles(run_dir: str | Path) -> dict[str, float] | None:
-    """GAP_QUANTILES of the seconds from each steady compute's end to its learner's next compute's start: the
-    waits for weights and for a core, whose shape the means above hide (a few waits of a time slice and many
-    short ones can have one mean); None where the trace has no gradient rows or no learner two steady ones."""
-    path = Path(run_dir) / "gradients.csv"
-    if not path.exists():
+def gap_quantiles(g: pd.DataFrame | None) -> dict[str, float] | None:
+    """GAP_QUANTILES of the seconds from each steady compute's end to its learner's next compute's start (`g`:
+    steady_gradients): the waits for weights and for a core, whose shape the means above hide (a few waits of a
+    time slice and many short ones can have one mean); None where no learner has two steady gradients."""
+    if g is None:
         return None
-    g = read_csv(path)
-    g = g[g.step >= STEADY].sort_values(["learner", "step"])
     gaps = (g.groupby("learner").t_compute_start.shift(-1) - g.t_compute_end).dropna().to_numpy()
     if not len(gaps):
         return None

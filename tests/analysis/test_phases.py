@@ -3,7 +3,7 @@ over each learner's steady gradients."""
 import pandas as pd
 import pytest
 
-from rudra.analysis.phases import CYCLE, GAP_QUANTILES, STEADY, gap_quantiles, phases
+from rudra.analysis.phases import CYCLE, GAP_QUANTILES, STEADY, gap_quantiles, phases, steady_gradients
 from rudra.protocol.trace import SCHEMA
 
 
@@ -25,12 +25,12 @@ def write_trace(folder, *, wait: float = 0.0) -> None:
 
 def test_phases_are_the_means_of_the_trace_intervals_after_the_first_gradients(tmp_path):
     write_trace(tmp_path)
-    p = phases(tmp_path)
+    p = phases(steady_gradients(tmp_path))
     assert p == pytest.approx({"compute": 0.002, "exchange": 0.0005, "push → applied": 0.001, CYCLE: 0.004})
 
 
 def test_a_trace_without_gradient_rows_has_no_phases(tmp_path):
-    assert phases(tmp_path) is None  # trace = "summary" writes no gradients.csv
+    assert phases(steady_gradients(tmp_path)) is None  # trace = "summary" writes no gradients.csv
 
 
 def test_gap_quantiles_are_of_each_steady_computes_end_to_its_learners_next_start(tmp_path):
@@ -38,8 +38,8 @@ def test_gap_quantiles_are_of_each_steady_computes_end_to_its_learners_next_star
     ms each, but 12 ms before every third compute, 2 of the 6 steady gaps of each learner; none without a full
     trace."""
     write_trace(tmp_path / "even")
-    assert gap_quantiles(tmp_path / "even") == pytest.approx(dict.fromkeys(GAP_QUANTILES, 0.002))
+    assert gap_quantiles(steady_gradients(tmp_path / "even")) == pytest.approx(dict.fromkeys(GAP_QUANTILES, 0.002))
     write_trace(tmp_path / "waits", wait=0.01)
-    q = gap_quantiles(tmp_path / "waits")
+    q = gap_quantiles(steady_gradients(tmp_path / "waits"))
     assert q["p50"] == pytest.approx(0.002) and q["p99"] == pytest.approx(0.012)
-    assert gap_quantiles(tmp_path / "none") is None
+    assert steady_gradients(tmp_path / "none") is None and gap_quantiles(None) is None
