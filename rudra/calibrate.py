@@ -234,6 +234,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
                 **({"exchange_inflation": exchange_inflation} if len(exchange_inflation) > 1 else {}),
                 **({"cold_idle": cold_idle, "cold_seconds": cold_seconds} if len(cold_idle) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
+                **({"tick_seconds": m.tick} if m.tick else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
                 "update_seconds": m.update_seconds}
@@ -308,11 +309,18 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"that gap beside j = 1..{len(m.busy_gaps)} processes (pausing a gap after each minibatch while j < cores): "
         f"{' '.join(f'{g * 1e3:.3g}' for g in m.busy_gaps)} ms, computing "
         f"{' '.join(f'{100 * d:.0f}' for d in m.busy_duty)} % of the time, so a message that finds its core busy waits "
-        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup); its computes then took, as a multiple of "
+        f"{' '.join(f'{w * 1e3:.3g}' for w in wakeup)} ms for it (wakeup: the simulator's mean wait once every core "
+        "is busy, and a preempted compute's mean hold; while a core is idle, the wait is the rest of a burst); "
+        "its computes then took, as a multiple of "
         f"their median alone, median {' '.join(f'{q[0]:.2f}' for q in held)} and p90 "
         f"{' '.join(f'{q[1]:.2f}' for q in held)} (the simulator: their time alone, now and then a hold "
         "of their core of mean wakeup)" if m.busy_gaps else
         "no other process shares this node in the run: no wakeup delays measured",
+        (f"the kernel's scheduler ticks every {m.tick * 1e3:.3g} ms (its CONFIG_HZ): while a core is idle, a woken "
+         "thread queued behind a busy one waits until that one's burst ends or its core's next tick, when the "
+         "balancer moves it (tick_seconds)" if m.tick else
+         "the kernel's build config (CONFIG_HZ) is not readable here: a woken thread queued behind a busy one "
+         "waits until that one's burst ends (no tick_seconds)"),
         f"its CPU per gradient besides its computes, beside its server alone {m.alone_exchange * 1e3:.3g} ms and "
         f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms"
         + (f" (beside {m.crowd}, the median with the {len(m.shard_pairs)} one-shard readings of the shard pairs: "

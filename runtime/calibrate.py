@@ -84,6 +84,10 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             the messages took 0.07 ms per gradient alone with one shard or two,
             but 0.22 ms with two beside 2 busy processes, as in a real λ = 4 run
             (0.23-0.35 ms, against 0.08-0.13 ms with one shard; the mlp at μ = 8);
+  tick      the kernel's scheduler tick, 1 / CONFIG_HZ, read from its build
+            config (/proc/config.gz, /boot/config-RELEASE) where one is
+            readable: nothing to time, and timing it would read the VM's
+            interrupts as well;
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only
@@ -98,6 +102,7 @@ profile. Nothing here reads the experiment file.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 import tempfile
@@ -208,6 +213,22 @@ class Measured:
     cold: list[tuple[float, float]]   # (mean idle before a compute, its mean CPU seconds): one process pausing
                                       # the alone gap, then each of COLD_PAUSES beyond it, after each minibatch
     cold_beside: int                  # processes computing back to back meanwhile
+    tick: float | None = None         # seconds between the kernel's scheduler ticks; None where unreadable
+
+
+def scheduler_tick(configs: tuple[str, ...] = ("/proc/config.gz", f"/boot/config-{os.uname().release}")
+                   ) -> float | None:
+    """Seconds between the kernel's scheduler ticks (1 / CONFIG_HZ) from the first readable build config among
+    `configs` (gzipped where named .gz), or None where none says."""
+    for path in configs:
+        try:
+            with (gzip.open if path.endswith(".gz") else open)(path, "rt") as f:
+                hz = next((line.split("=", 1)[1] for line in f if line.startswith("CONFIG_HZ=")), None)
+            if hz is not None and int(hz) > 0:
+                return 1.0 / int(hz)
+        except (OSError, ValueError, EOFError):
+            continue
+    return None
 
 
 def cores() -> int:
@@ -273,7 +294,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch])])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved,
-                    interleaved_wide=interleaved_wide, cpus=cores(), load=load,
+                    interleaved_wide=interleaved_wide, cpus=cores(), load=load, tick=scheduler_tick(),
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
                     shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],

@@ -39,19 +39,20 @@ every other process runs at its own speed, with no cost on the hot path.
 Waking: a message to a process on a Node may find the core its receiver runs
 on busy. The OS wakes a thread on the core it last ran on, even with another
 core idle. With k other processes busy on `cores_per_node` cores, that core is
-busy with chance min(1, k / cores), held by one of them at random; the
-receiver then waits a time of mean `wakeup[k-1]`, as `rudra calibrate`
-measured it: beside processes that compute and pause as learners do while
-they leave a core idle, beside processes computing back to back once they
-fill the cores. Once every core is busy (k >= cores) the wait is exponential
-and ends no later than that runner's burst: then its core frees. While a core
-is idle it is not capped so: beside one process that computes a minibatch and
-then waits one gap, as a learner does, a message that finds its core busy
-waits 0.55 ms on average with the digits mlp's bursts of 0.35 ms (0.70 ms
-with the cnn's of 1.4 ms), so more than the rest of the burst on its core
-holds it. That wait is uniform on (0, 2 × its mean), the rest of a hold seen
-at a random moment: an exponential one spread λ = 2's staleness wider than
-real runs do.
+busy with chance min(1, k / cores), held by one of them at random. While a
+core is idle (k < cores), the receiver waits until that one's burst ends (the
+rest of its compute or server work) or until its core's next scheduler tick,
+when the balancer moves it to the idle core, whichever comes first; the tick
+(`tick_seconds`) is seen at a random moment, the time to it uniform on
+(0, tick). So the waits scale with the bursts, as real ones do: at λ = 2 the
+p90 of a learner's wait from its weights' arrival to its compute's start was
+0.15-0.4 ms with the digits mlp's computes of 0.17 ms and 1.6-1.9 ms with the
+small cnn's of 1.8 ms. One calibrated mean for both (uniform on (0, 2 ×
+`wakeup[0]`), measured beside a learner-like process) had the mlp's λ = 2
+points 15-17 % slow and the cnn's 6-9 % fast. Once every core is busy
+(k >= cores) the wait is exponential of mean `wakeup[k-1]`, as `rudra
+calibrate` measured it beside processes computing back to back, and ends no
+later than that runner's burst: then its core frees.
 Processor sharing alone misses this: a short compute, once running, is
 barely slowed, while a message may wait a whole slice (measured here: a
 learner's gap from push to its next compute 0.55 ms alone, 2.2 ms beside two
@@ -133,7 +134,8 @@ def place(cluster: ClusterSpec, learners: int, shards: int, minibatch: int, env:
     compute = cluster.compute_inflation or (1.0,)
     exchange = cluster.exchange_inflation or compute
     made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
-                    compute_inflation(cluster, count[n], minibatch), inflation_at(exchange, count[n]))
+                    compute_inflation(cluster, count[n], minibatch), inflation_at(exchange, count[n]),
+                    cluster.tick_seconds)
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
@@ -164,8 +166,8 @@ class Node:
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
                  rng: np.random.Generator | None = None, cores: float | None = None, inflation: float = 1.0,
-                 exchange_inflation: float = 1.0):
-        self.env, self.slowdown, self.wakeup = env, slowdown, wakeup
+                 exchange_inflation: float = 1.0, tick: float | None = None):
+        self.env, self.slowdown, self.wakeup, self.tick = env, slowdown, wakeup, tick
         self.inflation, self.exchange_inflation = inflation, exchange_inflation
         self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
@@ -204,8 +206,8 @@ class Node:
         """Seconds a message reaching a process of this node at `at` (not before now) waits for its core (module
         docstring): with k processes busy then (computes and server work; off-path work is threads of those, not
         processes), its core is busy with chance min(1, k / cores), held by one of them at random; then, while a
-        core is idle, a wait uniform on (0, 2 wakeup[k-1]); once every core is busy, an exponential wait of mean
-        wakeup[k-1], no longer than that one stays busy. A compute counts if it started before `at` (one starting
+        core is idle, it waits until that one's burst ends or its core's next tick, uniform on (0, tick), comes;
+        once every core is busy, an exponential wait of mean wakeup[k-1], no longer than that one stays busy. A compute counts if it started before `at` (one starting
         then was woken with this message) and would still run then at today's rate, one booked to start later
         than now too; the sender's own work is over by `at` or not booked yet. A thread `handed` the message by
         another thread of its process takes the core that one leaves: it waits only once every core is busy. While a
@@ -216,28 +218,26 @@ class Node:
         busy = [(end - at, None) for start, end, _ in self.servers if start <= at < end]
         if self.jobs or self.arriving:
             self._advance(now)
-            rate = self._rate(max(1, len(self.jobs)), now)
             busy += [(left, order) for left, order in (
-                ((job[0] - self.virtual) / rate - (at - now) if rate else math.inf, job[1])
+                (self._finish_time(job[0]) - at, job[1])
                 for job in self.jobs if job[3] is not None and job[2] < at) if left > 0]
+            rate = self._rate(len(self.jobs) + 1, now) or 1.0 / self.slowdown(len(self.jobs) + 1)
             busy += [(left, order) for left, order in (
-                (work / rate - (at - start) if rate else math.inf, order)
+                (work / rate - (at - start), order)
                 for order, (start, work) in self.arriving.items() if start < at) if left > 0]
         k = len(busy)
         rng = self.rng
         if not k or not self.wakeup or rng.random() * self.cores >= k:
             return 0.0
-        mean = self.wakeup[min(k, len(self.wakeup)) - 1]
+        left, order = busy[int(rng.random() * k)]
         if k < self.cores:
             if handed:
                 return 0.0
-            wait = rng.uniform(0.0, 2 * mean)
-            if takes:
-                left, order = busy[int(rng.random() * k)]
-                if order is not None and wait < left:
-                    self._delay(order, takes)
+            wait = min(left, rng.uniform(0.0, self.tick)) if self.tick else left
+            if takes and order is not None and wait < left:
+                self._delay(order, takes)
             return wait
-        return min(mean * rng.exponential(), busy[int(rng.random() * k)][0])
+        return min(self.wakeup[min(k, len(self.wakeup)) - 1] * rng.exponential(), left)
 
     # --- computes -------------------------------------------------------------------------------
 
@@ -357,16 +357,19 @@ class Node:
         self.clock = max(self.clock, t)
         self.servers = [span for span in self.servers if span[1] > self.clock]
 
+    def _finish_time(self, tag: float) -> float:
+        """When virtual time reaches `tag` (a job's finish), the jobs and server work staying as they are now."""
+        a, v = self.clock, self.virtual
+        for end, rate in self._segments(a):
+            if v + (end - a) * rate >= tag:
+                return a + (tag - v) / rate if tag > v else a  # done already: its rate may be 0 (cores all held)
+            v += (end - a) * rate
+            a = end
+        raise AssertionError("unreachable: the last segment has no server work, so its rate is not 0")
+
     def _reschedule(self) -> None:
         """Schedule the earliest finish from the jobs and server work known now."""
         self.token += 1
-        if not self.jobs:
-            return
-        tag, a, v = self.jobs[0][0], self.clock, self.virtual
-        for end, rate in self._segments(a):
-            if v + (end - a) * rate >= tag:
-                t = a + (tag - v) / rate if tag > v else a  # done already: its rate may be 0 (cores all held)
-                break
-            v += (end - a) * rate
-            a = end
-        Timeout(self.env, max(0.0, t - self.env.now), self.token).callbacks.append(self._finish)
+        if self.jobs:
+            t = self._finish_time(self.jobs[0][0])
+            Timeout(self.env, max(0.0, t - self.env.now), self.token).callbacks.append(self._finish)

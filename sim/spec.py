@@ -172,11 +172,17 @@ class ClusterSpec:
                                      "the points, none before the first, the last beyond the last; left out: none"})
     wakeup: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
-                              "doc": "mean seconds a message waits for its receiver to get a core, with k = 1, 2, … "
-                                     "other processes busy on its node (rudra calibrate; once all cores are busy, "
-                                     "no longer than the process holding the core stays busy), and the mean hold a "
-                                     "compute loses its core for when the OS preempts it; beyond the list: its "
-                                     "last value; left out: none (computes shared evenly)"})
+                              "doc": "once every core of its node is busy, mean seconds a message waits for its "
+                                     "receiver to get a core, with k = 1, 2, … other processes busy (rudra "
+                                     "calibrate; no longer than the process holding the core stays busy), and the "
+                                     "mean hold a compute loses its core for when the OS preempts it; beyond the "
+                                     "list: its last value; left out: no waits (computes shared evenly)"})
+    tick_seconds: float | None = field(
+        default=None, metadata={"gt": 0.0,
+                                "doc": "seconds between the OS scheduler's ticks on a node (1 / the kernel's "
+                                       "CONFIG_HZ; rudra calibrate reads it): while a core is idle, a woken thread "
+                                       "queued behind a busy one waits no longer than to its core's next tick, "
+                                       "when the balancer moves it; left out: until that one's burst ends"})
     fan_in: int | None = field(
         default=None, metadata={"min": 2, "doc": "adv/adv*: aggregation tree fan-in k; left out: no tree"})
     model_bytes: int | None = field(

@@ -164,6 +164,32 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert c.memory_bandwidth == 4e9
 
 
+def test_the_profile_has_the_kernels_tick_where_its_config_says():
+    """The tick bounds a woken thread's wait behind a busy one while a core is idle: written as tick_seconds
+    where calibrate read it, and where it could not, left out with a line saying so (no guessed 4 ms)."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    read, lines = profile(exp, measured(tick=0.004))
+    assert read["tick_seconds"] == 0.004 and any("ticks every 4 ms" in line for line in lines)
+    unread, lines = profile(exp, measured())
+    assert "tick_seconds" not in unread and any("CONFIG_HZ) is not readable" in line for line in lines)
+
+
+def test_the_tick_is_read_from_the_first_kernel_config_that_has_it(tmp_path):
+    """/proc/config.gz is gzipped, /boot/config-RELEASE plain: CONFIG_HZ = 250 is a 4 ms tick; a missing file, one
+    without CONFIG_HZ or a broken gzip is passed over; none at all reads None."""
+    import gzip
+    from rudra.runtime.calibrate import scheduler_tick
+    with gzip.open(tmp_path / "config.gz", "wt") as f:
+        f.write("CONFIG_NO_HZ=y\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n")
+    (tmp_path / "boot").write_text("# CONFIG_HZ_1000 is not set\nCONFIG_HZ=1000\n")
+    (tmp_path / "bare").write_text("CONFIG_NO_HZ=y\n")
+    (tmp_path / "broken.gz").write_text("not gzip")
+    missing = str(tmp_path / "nowhere.gz")
+    assert scheduler_tick((missing, str(tmp_path / "config.gz"), str(tmp_path / "boot"))) == 0.004
+    assert scheduler_tick((str(tmp_path / "broken.gz"), str(tmp_path / "bare"), str(tmp_path / "boot"))) == 0.001
+    assert scheduler_tick((missing, str(tmp_path / "bare"))) is None
+
+
 def test_the_profile_reports_how_computes_beside_busy_processes_are_preempted():
     """Beside j busy processes a real compute mostly takes its time alone and now and then loses a whole hold of
     its core: the profile reports their median and p90 over alone's median beside the simulator's law (holds
@@ -172,7 +198,7 @@ def test_the_profile_reports_how_computes_beside_busy_processes_are_preempted():
     alone = [2.1e-3, 2.3e-3] * 20
     held = [2.2e-3] * 30 + [6.6e-3] * 10  # a quarter of them lost 4.4 ms: p90 3× alone, median alone
     cluster, lines = profile(exp, measured(alone_compute=alone, busy_computes=[alone, held, held]))
-    assert "median 1.00 1.00 1.00 and p90 1.05 3.00 3.00" in lines[-3]
+    assert "median 1.00 1.00 1.00 and p90 1.05 3.00 3.00" in next(line for line in lines if "(wakeup" in line)
     assert not any("contention" in key for key in cluster)
 
 

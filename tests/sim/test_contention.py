@@ -111,10 +111,10 @@ class MeanDraw:
         return shape * scale
 
 
-def _node(wakeup=(0.001, 0.003), rng=MeanDraw, cores=None) -> Node:
+def _node(wakeup=(0.001, 0.003), rng=MeanDraw, cores=None, tick=None) -> Node:
     """A single-core node (processor sharing: slowdown(k) = k) with a wakeup table for k = 1, 2 (beyond: 0.003);
-    waits are the table's means unless a real generator is given."""
-    return Node(simpy.Environment(), lambda k: float(max(1, k)), wakeup, rng, cores)
+    waits are the table's means (and half a tick) unless a real generator is given."""
+    return Node(simpy.Environment(), lambda k: float(max(1, k)), wakeup, rng, cores, tick=tick)
 
 
 def test_a_receiver_finds_its_core_busy_with_chance_k_over_cores():
@@ -236,28 +236,30 @@ def test_a_compute_ending_as_server_work_takes_every_core_ends_then():
     assert ended == pytest.approx([0.001])
 
 
-def test_a_push_to_a_busy_server_still_waits_for_its_receive_thread(run_sim):
-    """hardsync, λ = 2 on a 2-core node with its server, waits for a core of mean 5 ms: both learners compute T
-    and push at once. The first push finds nothing else busy (the other compute has just ended) and is taken in
-    at once; the second finds the server working on the first, and its receive thread finds that core busy with
-    chance 1/2. So no round is shorter than T + 2 R, and some are longer. (Taken in by the busy server without a
-    wait, every round was exactly T + 2 R.)"""
+def test_a_push_queued_behind_its_servers_work_waits_no_longer_than_that_work(run_sim):
+    """hardsync, λ = 2 on a 2-core node with its server (a core idle): both learners compute T and push at once.
+    The first push finds nothing else busy and is taken in at once; the second's receive thread finds its core
+    held by the server's work on the first with chance 1/2, and then waits until that work ends, no longer: the
+    server takes it in next either way, and every round is exactly T + 2 R. (With a wait of its own, of mean
+    wakeup = 5 ms, a quarter of the rounds or more were longer.)"""
     t, r = 0.01, 0.002
     run = run_sim({"name": "hardsync", "learners": 2},
                   cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
-                           "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
+                           "cores_per_node": 2, "wakeup": [0.005], "tick_seconds": 0.004}, samples=40)
     rounds = np.diff(run.csv("updates").t.to_numpy())
-    assert (rounds >= t + 2 * r - 1e-12).all() and (rounds > t + 2 * r + 1e-6).sum() >= len(rounds) // 4
+    assert rounds.tolist() == pytest.approx([t + 2 * r] * len(rounds))
 
 
-def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
-    """2 cores: with one compute busy (a core idle) a message that finds its core busy waits wakeup[0] even though
-    that compute ends in 0.0002 s (measured beside learner-like processes: the wait exceeds their bursts); once
-    both cores are busy the wait ends with the runner's burst again (0.0002 s left on the one holding the core)."""
-    idle = _node(cores=2)
-    idle.compute(0.0, 1.0, lambda t: None)
-    idle.env.run(until=0.9998)
-    assert idle.woken(SOON) == pytest.approx(0.001)
+def test_while_a_core_is_idle_the_wait_is_the_runners_burst_up_to_the_next_tick():
+    """2 cores, one compute busy (a core idle): a message that finds its core busy waits until that compute ends
+    (0.0002 s left), whatever wakeup[0] (0.001) says, or until its core's next tick (the mean draw: half of 4 ms)
+    when the compute runs longer; without a tick, the whole rest (0.5 s). Once both cores are busy the wait is
+    wakeup[1], ended with the runner's burst (0.0002 s left on the one holding the core)."""
+    for tick, rest, waits in ((0.004, 0.0002, 0.0002), (0.004, 0.5, 0.002), (None, 0.5, 0.5)):
+        idle = _node(cores=2, tick=tick)
+        idle.compute(0.0, 1.0, lambda t: None)
+        idle.env.run(until=1.0 - rest)
+        assert idle.woken(SOON) == pytest.approx(waits)
     full = _node(cores=2)
     full.compute(0.0, 0.0001, lambda t: None)  # at half speed (slowdown(2) = 2): 0.0002 s left
     full.compute(0.0, 1.0, lambda t: None)
@@ -266,12 +268,13 @@ def test_while_a_core_is_idle_the_wait_outlasts_the_runners_burst():
 
 def test_a_thread_handed_the_message_waits_only_once_every_core_is_busy():
     """The message loop, woken by its receive thread, takes the core that thread leaves: with one of 2 cores busy
-    it does not wait (a receiver woken from outside waits wakeup[0]); with both busy other processes are queued
-    for that core and it waits as a woken receiver does (the 0.0002 s left on the one holding it)."""
+    it does not wait (a receiver woken from outside waits out the compute's last 0.0002 s); with both busy other
+    processes are queued for that core and it waits as a woken receiver does (the 0.0002 s left on the one holding
+    it)."""
     idle = _node(cores=2)
     idle.compute(0.0, 1.0, lambda t: None)
     idle.env.run(until=0.9998)
-    assert idle.woken(SOON, handed=True) == 0.0 and idle.woken(SOON) == pytest.approx(0.001)
+    assert idle.woken(SOON, handed=True) == 0.0 and idle.woken(SOON) == pytest.approx(0.0002)
     full = _node(cores=2)
     full.compute(0.0, 0.0001, lambda t: None)
     full.compute(0.0, 1.0, lambda t: None)
@@ -294,11 +297,12 @@ def test_a_message_wakes_the_shards_loop_only_when_the_loop_is_idle(run_sim, mon
 
 def test_a_receiver_that_gets_a_computes_core_takes_its_work_from_that_compute():
     """2 cores, one compute of 1 s running (a core idle): a receive thread woken at 0.5 s finds its core held by
-    that compute, waits wakeup[0] and runs its 0.003 s of work there, so the compute ends at 1.003 s. A wait that
-    outlasts the compute (woken at 0.9998 s), a handed thread (it takes its waker's core) and a message that finds
-    both cores busy (sharing already slows the computes for the server's work) take nothing."""
+    that compute, waits for its core's next tick (half of 4 ms, the mean draw) and runs its 0.003 s of work there,
+    so the compute ends at 1.003 s. A compute that ends before the tick (woken at 0.9998 s), a handed thread (it
+    takes its waker's core) and a message that finds both cores busy (sharing already slows the computes for the
+    server's work) take nothing."""
     def ends(woken_at: float, **woken) -> list:
-        node, ended = _node(cores=2), []
+        node, ended = _node(cores=2, tick=0.004), []
         node.compute(0.0, 1.0, ended.append)
         node.env.run(until=woken_at)
         node.woken(SOON + woken_at, **woken)
@@ -320,18 +324,18 @@ def test_a_receiver_that_gets_a_computes_core_takes_its_work_from_that_compute()
 def test_a_compute_booked_to_start_later_loses_the_work_of_a_receiver_woken_on_its_core():
     """The compute holding the core may be booked to start before the message and not have started yet (its
     start is in the future when the message is timed): it loses the receiver's work all the same."""
-    node, ended = _node(cores=2), []
+    node, ended = _node(cores=2, tick=0.004), []
     node.compute(0.1, 1.0, ended.append)
     node.woken(0.5, takes=0.003)
     node.env.run()
     assert ended == pytest.approx([1.103])
 
 
-def test_while_a_core_is_idle_the_wait_is_the_rest_of_a_hold():
-    """2 cores, one compute busy: a message that finds its core busy waits uniformly on (0, 2 × wakeup[0]), the
-    rest of a hold seen at a random moment (20000 draws, of which about half wait: the mean within 3 %, about 4
-    standard errors; cv 1/√3 against an exponential's 1)."""
-    node = _node(rng=np.random.default_rng(0), cores=2)
+def test_while_a_core_is_idle_a_long_burst_holds_its_core_until_a_tick_at_a_random_moment():
+    """2 cores, one compute busy that outlasts every wait: a message that finds its core busy waits uniformly on
+    (0, tick), the time to its core's next tick seen at a random moment (20000 draws, of which about half wait:
+    the mean within 3 %, about 4 standard errors; cv 1/√3 against an exponential's 1)."""
+    node = _node(rng=np.random.default_rng(0), cores=2, tick=0.002)
     node.compute(0.0, 1e9, lambda t: None)
     waits = np.array([node.woken(SOON) for _ in range(20000)])
     waits = waits[waits > 0]
