@@ -86,8 +86,7 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             (0.23-0.35 ms, against 0.08-0.13 ms with one shard; the mlp at μ = 8);
   tick      the kernel's scheduler tick, 1 / CONFIG_HZ, read from its build
             config (/proc/config.gz, /boot/config-RELEASE) where one is
-            readable: nothing to time, and timing it would read the VM's
-            interrupts as well;
+            readable (a kernel constant: nothing to time);
   link      two gloo processes: header-only round trips, and a stream of large
             frames one way (bytes/s);
   server    the shard server's side of that pair: CPU seconds per header-only

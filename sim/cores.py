@@ -97,7 +97,6 @@ its mean is sharing's and its spread the OS's.
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -207,12 +206,12 @@ class Node:
         docstring): with k processes busy then (computes and server work; off-path work is threads of those, not
         processes), its core is busy with chance min(1, k / cores), held by one of them at random; then, while a
         core is idle, it waits until that one's burst ends or its core's next tick, uniform on (0, tick), comes;
-        once every core is busy, an exponential wait of mean wakeup[k-1], no longer than that one stays busy. A compute counts if it started before `at` (one starting
-        then was woken with this message) and would still run then at today's rate, one booked to start later
-        than now too; the sender's own work is over by `at` or not booked yet. A thread `handed` the message by
-        another thread of its process takes the core that one leaves: it waits only once every core is busy. While a
-        core is idle, a thread that gets a compute's core before that compute ends then runs `takes` seconds on it:
-        the compute ends that much later."""
+        once every core is busy, an exponential wait of mean wakeup[k-1], no longer than that one stays busy. A
+        compute counts if it started before `at` (one starting then was woken with this message) and would still
+        run then under today's sharing, one booked to start later than now too; the sender's own work is over by
+        `at` or not booked yet. A thread `handed` the message by another thread of its process takes the core that
+        one leaves: it waits only once every core is busy. While a core is idle, a thread that gets a compute's core
+        before that compute ends (at a tick) then runs `takes` seconds on it: the compute ends that much later."""
         now = self.env.now
         at = max(at, now)
         busy = [(end - at, None) for start, end, _ in self.servers if start <= at < end]
