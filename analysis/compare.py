@@ -113,7 +113,7 @@ class Comparison:
             return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
         return "\n".join([line(HEADER), line(["-" * w for w in widths]), *map(line, self.table()), "",
-                          self.tv_line()])
+                          self.tv_line(), *self.stolen_lines()])
 
     def markdown(self) -> str:
         head = [f"# Prediction against measurement", "",
@@ -123,11 +123,25 @@ class Comparison:
                 "- error: (predicted − measured mean) ÷ measured mean; inside spread: the prediction lies "
                 "within the real runs' min–max", "",
                 "| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|"]
-        return "\n".join([*head, *("| " + " | ".join(r) + " |" for r in self.table()), "", self.tv_line(), ""])
+        return "\n".join([*head, *("| " + " | ".join(r) + " |" for r in self.table()), "", self.tv_line(),
+                          *(part for line in self.stolen_lines() for part in ("", line)), ""])
 
     def tv_line(self) -> str:
         return (f"staleness distributions: total variation distance {self.tv:.3f} (sim against the real runs, each "
                 f"side pooled); between real runs up to {self.tv_between_real:.3f}")
+
+    @property
+    def stolen(self) -> tuple[float | None, ...]:
+        """Each real run's share of the machine's CPU time a hypervisor took meanwhile (None: not counted)."""
+        return tuple(stolen_share(self.summaries[d]) for d in self.real)
+
+    def stolen_lines(self) -> list[str]:
+        """Each real run's stolen CPU, where counted (none: no line): a run that lost a share of it met a machine
+        that much slower than the one its calibration measured."""
+        if all(x is None for x in self.stolen):
+            return []
+        return ["CPU time a hypervisor took from this machine during each real run: " + ", ".join(
+            "not counted" if x is None else f"{100 * x:.1f}%" for x in self.stolen)]
 
 
 def _num(v: float) -> str:
@@ -141,6 +155,13 @@ def _get(summary: dict, path: tuple[str, ...], where: Path) -> float:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         raise TraceError(f"{where}: no {'.'.join(path)} in its summary (a run without gradients?)")
     return float(v)
+
+
+def stolen_share(summary: dict) -> float | None:
+    """The share of the machine's CPU time a hypervisor took during a real run (run.json runtime.stolen), None
+    for a simulated run or where the OS did not count it."""
+    runtime = summary.get("runtime")
+    return runtime.get("stolen") if isinstance(runtime, dict) else None
 
 
 def staleness_distribution(*run_dirs: Path) -> pd.Series:

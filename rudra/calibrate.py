@@ -247,7 +247,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     lines = [
         f"Calibration profile written by `rudra calibrate`: measured on {socket.gethostname()} "
         f"({platform.platform()}, {m.cpus} cores), {now}, load average {m.load:.2f} before (other work on "
-        "this machine slows every number below)",
+        "this machine slows every number below)"
+        + ("" if m.stolen is None else f"; a hypervisor took {100 * m.stolen:.1f} % of its CPU time meanwhile"),
         f"for model {model.name} on data {exp.data.name}, μ = {mu}, {rt.threads} torch thread(s), backend "
         f"{rt.backend}, device {rt.device}; {len(m.slowdown)} processes ({exp.protocol.learners} learners + "
         f"{exp.protocol.shards} server shard(s)).",

@@ -130,6 +130,7 @@ from .inbox import Inbox
 from .launch import train
 from .local import loopback_store, use_loopback
 from .spec import RuntimeSpec
+from .versions import cpu_ticks, stolen
 from .wire import BYE, PUSH, WEIGHTS, Message
 
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
@@ -208,6 +209,8 @@ class Measured:
     shard_bytes: int                  # bytes of the largest shard (one message)
     cpus: int                         # cores this process may run on
     load: float                       # the 1-minute load average when measuring began
+    stolen: float | None              # the share of the machine's CPU time a hypervisor took meanwhile (None: not
+                                      # counted here)
     compute_end: list[float]          # seconds of each minibatch at the run's μ, alone again at the very end
     cold: list[tuple[float, float]]   # (mean idle before a compute, its mean CPU seconds): one process pausing
                                       # the alone gap, then each of COLD_PAUSES beyond it, after each minibatch
@@ -240,7 +243,7 @@ def cores() -> int:
 
 def measure(target: Target, step: Callable[[str], None]) -> Measured:
     """Run every measurement; `step(what)` is called before each (progress)."""
-    load = os.getloadavg()[0]
+    load, ticks = os.getloadavg()[0], cpu_ticks()
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["rudra.runtime.calibrate"])
     step(f"compute at μ = {', '.join(map(str, target.minibatches()))}")
@@ -294,6 +297,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch])])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved,
                     interleaved_wide=interleaved_wide, cpus=cores(), load=load, tick=scheduler_tick(),
+                    stolen=stolen(ticks, cpu_ticks()),
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
                     shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],

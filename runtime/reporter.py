@@ -27,7 +27,7 @@ from rudra.protocol.trace import run_inputs, run_outcome, software_versions
 
 from . import checkpoint
 from .plan import Plan
-from .versions import machine
+from .versions import cpu_ticks, machine, stolen
 from .wire import SLICE, VALUE, Message
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class Reporter:
         self.done: set[int] = set()  # shards whose final slice came (they may leave before shard 0 is done)
         self.path = dict.fromkeys(PUSH_PATH, 0.0)  # summed over the applied gradients (push_path in run.json)
         self.path_n = 0
+        self.ticks = cpu_ticks()  # the machine's CPU time so far: how much of the run's a hypervisor took
 
     def start(self) -> None:
         """Open the trace (appending on resume), say "running", and evaluate the initial weights."""
@@ -253,6 +254,9 @@ class Reporter:
                                 "learners_compute": server.learner_compute_cpu},
                 # where push → applied goes, mean seconds over this session's applied gradients (PUSH_PATH)
                 "push_path": {k: v / self.path_n if self.path_n else None for k, v in self.path.items()},
+                # the share of the machine's CPU time a hypervisor took while this session ran (None: not
+                # counted here): beyond a few percent the run met a slower machine than any calibration saw
+                "stolen": stolen(self.ticks, cpu_ticks()),
                 **extra,
             },
         }

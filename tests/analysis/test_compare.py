@@ -13,6 +13,7 @@ from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quanti
 from rudra.analysis.cpu import PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, steady_gradients
 from rudra.cli import main
+from rudra.runtime.versions import cpu_ticks
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
 
@@ -143,6 +144,8 @@ def test_prediction_against_a_real_training_run(tmp_path):
         assert main(["train", example, *settings, "--out", str(tmp_path / "real")]) == 0
     c = compare(tmp_path / "sim", [tmp_path / "real"])
     assert all(all(cells) for cells in c.table()) and 0.0 <= c.tv <= 1.0
+    if cpu_ticks() is not None:  # the real run counted the CPU time a hypervisor took meanwhile
+        assert 0.0 <= c.stolen[0] <= 1.0 and c.stolen_lines()
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["timeline", str(tmp_path / "sim"), str(tmp_path / "real"), "--out", str(tmp_path / "t.json")]) == 0
     events = check_format(json.loads((tmp_path / "t.json").read_text()))
@@ -184,3 +187,17 @@ def test_cpu_rows_hold_what_each_side_charged_per_gradient(runs, tmp_path):
     del info["sim"]["cpu_seconds"]
     (older / "run.json").write_text(json.dumps(info))
     assert not any(r.quantity.startswith("CPU") for r in compare(runs["sim"], [older]).rows)
+
+
+def test_each_real_runs_stolen_cpu_is_said_where_it_was_counted(runs, tmp_path):
+    """A real run's runtime.stolen shows beside the table, in the terminal and in markdown; a run that did not
+    count it says so; with none counted there is no line at all."""
+    counted = relabel_real(runs["sim"], tmp_path / "counted")
+    info = json.loads((counted / "run.json").read_text())
+    info["runtime"] = {"stolen": 0.012}
+    (counted / "run.json").write_text(json.dumps(info))
+    c = compare(runs["sim"], [counted, runs["real"][0]])
+    assert c.stolen == (0.012, None)
+    line = "CPU time a hypervisor took from this machine during each real run: 1.2%, not counted"
+    assert line in c.text() and line in c.markdown()
+    assert not compare(runs["sim"], runs["real"]).stolen_lines()

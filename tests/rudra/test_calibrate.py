@@ -113,7 +113,7 @@ def measured(**changes) -> Measured:
                 interleaved_wide=[], crowd=2, shard_pairs=[], shards=1,
                 busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], busy_exchange=[6e-5, 7e-5, 7e-5],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
-                cpus=2, load=0.5, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
+                cpus=2, load=0.5, stolen=0.012, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
                 cold_beside=2)
     return Measured(**{**base, **changes})
 
@@ -145,7 +145,7 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     write_profile(tmp_path / "p.toml", cluster, lines)
     text = (tmp_path / "p.toml").read_text()
     assert text.startswith("# Calibration profile written by `rudra calibrate`: measured on ") and " UTC" in text
-    assert "load average 0.50 before" in text
+    assert "load average 0.50 before" in text and "a hypervisor took 1.2 % of its CPU time meanwhile" in text
     (tmp_path / "exp.toml").write_text("[protocol]\nlearners = 2\n[train]\nminibatch = 8\n")
     c = load(tmp_path / "exp.toml", [], str(tmp_path / "p.toml")).cluster
     assert (c.nodes, c.server_node, c.cores_per_node, c.slowdown) == (1, "shared", 2.0, (1.0, 1.0, 1.6))
