@@ -170,7 +170,12 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         exchange_inflation.append(round(max(x / m.alone_exchange, exchange_inflation[-1]), 4))
     cold_idle, cold_seconds = cold_law(m.cold)
     shard_bytes = m.shard_bytes
-    update = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
+    step = m.update_seconds + (shard_bytes / m.memory_bandwidth if math.isfinite(m.memory_bandwidth) else 0.0)
+    # what an update costs the real server (runtime/calibrate.py: updates), from each pair's CPU per gradient
+    # with one update per gradient and with fewer, the median over pairs; never less than its step alone: the
+    # rest (trace, bookkeeping) is charged per update as part of its fixed cost, and off push_seconds
+    per_update = [(c1 - c2) / (u1 - u2) for (c1, u1), (c2, u2) in m.update_pairs if u1 > u2]
+    update = max(step, float(np.median(per_update))) if per_update else step
     rtt, gap = float(np.mean(m.rtts)), float(np.mean(m.alone_gaps[steady:]))
     ramped_gap = float(np.mean(m.alone_gaps))  # over the whole run, its ramp too: as the measurements paced by it
     bandwidth = m.frame_bytes / max(float(np.mean(m.frames)) - rtt / 2, 1e-9)
@@ -237,7 +242,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
                 **({"tick_seconds": m.tick} if m.tick else {}),
                 "latency": latency, "bandwidth": bandwidth, "server_bandwidth": bandwidth,
                 "recv_seconds": m.recv_seconds, "push_seconds": bookkeeping, "send_seconds": m.send_seconds,
-                "update_seconds": m.update_seconds}
+                "update_seconds": m.update_seconds + update - step}
     if math.isfinite(m.memory_bandwidth):
         cluster["memory_bandwidth"] = m.memory_bandwidth
     cluster = {k: _sig(v) for k, v in cluster.items()}
@@ -285,6 +290,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"gloo on 127.0.0.1: header-only round trip {rtt * 1e3:.3g} ms, {bandwidth / 1e9:.3g} GB/s one way; "
         f"server CPU per message received {m.recv_seconds * 1e3:.3g} ms, sent {m.send_seconds * 1e3:.3g} ms, "
         f"per update {m.update_seconds * 1e3:.3g} ms + bytes ÷ {m.memory_bandwidth / 1e9:.3g} GB/s",
+        *([f"a real server's CPU per gradient with one learner and with two in hardsync (updates per gradient), "
+           f"{len(m.update_pairs)} pairs in turn: " + ", ".join(f"{c1 * 1e3:.3g} ({u1:.2g}) / {c2 * 1e3:.3g} ({u2:.2g})"
+                                                               for (c1, u1), (c2, u2) in m.update_pairs)
+           + f" ms, so an update costs it {update * 1e3:.3g} ms, {(update - step) * 1e3:.3g} ms beyond its step "
+           "(update_seconds holds it)"] if m.update_pairs else []),
         f"a real server's CPU per gradient: {m.alone_server_cpu * 1e3:.3g} ms, so {bookkeeping * 1e3:.3g} ms more "
         f"per gradient received (push_seconds); a real learner's: {m.alone_learner_cpu * 1e3:.3g} "
         f"ms, {exchange * 1e3:.3g} ms besides its compute (exchange_seconds); {100 * overlap:.0f} % of both "

@@ -117,10 +117,13 @@ class ClusterSpec:
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per message received (a push or a pull)"})
     push_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per gradient received besides its message's "
-                                                  "recv_seconds (the protocol's and the trace's bookkeeping)"})
+                                                  "recv_seconds (the protocol's bookkeeping per gradient)"})
     send_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per weights message sent"})
-    update_seconds: float = field(default=0.0, metadata={"min": 0.0, "doc": "server seconds per applied update"})
+    update_seconds: float = field(
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per applied update besides shard bytes ÷ "
+                                                  "memory_bandwidth: the optimizer step's fixed part and all else the "
+                                                  "server does per update (rudra calibrate measures both)"})
     memory_bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s: each update also costs shard bytes ÷ this"})
     update_dist: str = field(

@@ -114,7 +114,7 @@ def measured(**changes) -> Measured:
                 busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], busy_exchange=[6e-5, 7e-5, 7e-5],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
                 cpus=2, load=0.5, stolen=0.012, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
-                cold_beside=2)
+                cold_beside=2, update_pairs=[])
     return Measured(**{**base, **changes})
 
 
@@ -162,6 +162,24 @@ def test_the_profile_is_what_simulate_reads(tmp_path):
     assert (c.server_warmup_seconds, c.warmup_seconds) == (2e-3, 3e-3)  # the first update's, the learner the rest
     assert c.jitter_dist != "constant" and c.jitter_cv == pytest.approx(0.1 / 2.2, rel=1e-3)
     assert c.memory_bandwidth == 4e9
+
+
+def test_an_update_costs_what_the_real_server_spent_per_update_never_less_than_its_step():
+    """Three pairs of a real server's CPU per gradient with an update per gradient and with one per two: each
+    pair says an update costs (c1 − c2) ÷ (1 − 0.5), here 0.06, 0.1 and 0.02 ms; their median, 0.06 ms, is the
+    update's whole fixed cost (the step timed alone: 0.03 ms + 10 kB ÷ 4 GB/s), and what the server spends per
+    gradient beyond recv, that update and send is push_seconds. Pairs that say less than the step keep it."""
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    pairs = [((3e-4, 1.0), (2.7e-4, 0.5)), ((3.1e-4, 1.0), (2.6e-4, 0.5)), ((2.9e-4, 1.0), (2.8e-4, 0.5))]
+    cluster, lines = profile(exp, measured(alone_server_cpu=3e-4, update_pairs=pairs))
+    step = 3e-5 + 10_000 / 4e9
+    assert cluster["update_seconds"] == pytest.approx(3e-5 + 6e-5 - step, rel=1e-3)
+    assert cluster["push_seconds"] == pytest.approx(3e-4 - 1e-4 - 6e-5 - 5e-5, rel=1e-3)
+    assert any("so an update costs it 0.06 ms" in line for line in lines)
+    cheap = [((3e-4, 1.0), (2.95e-4, 0.5))] * 3  # 0.01 ms an update: less than the step
+    cluster, _ = profile(exp, measured(alone_server_cpu=3e-4, update_pairs=cheap))
+    assert cluster["update_seconds"] == pytest.approx(3e-5)
+    assert cluster["push_seconds"] == pytest.approx(3e-4 - 1e-4 - step - 5e-5, rel=1e-3)
 
 
 def test_the_profile_has_the_kernels_tick_where_its_config_says():
