@@ -20,12 +20,13 @@ mispredicted with the costs right), the quantiles of a learner's gap from a comp
 tells a model's error (every column) from one calibration's misreading (one column). The λ = 1 points are the drift
 control: calibrate measures that very setting, so their error is what the machine changed between calibration and
 run. Beside each point: the most CPU time a hypervisor took during one of its real runs (run.json runtime.stolen),
-which tells a run that met a slower machine than its calibration from a model's error. Targets (issue 12): median |error| of time per epoch ≤ 5 %, worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at
-every point. Writes <out>/fidelity.csv and fidelity.md (the table and the verdict);
-<out>/profiles/<task>-<r>.toml; the sweeps under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds,
-real-<r>). Rerunning with the same --out reruns nothing that finished and measures no profile that is there: to
-hold a changed simulator against the same real runs and calibrations, delete the sim-* folders and rerun.
-Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 25 minutes on a quiet 2-core machine)
+which tells a run that met a slower machine than its calibration from a model's error. Targets (issue 12): median
+|error| of time per epoch ≤ 5 %, worst ≤ 15 %, ⟨σ⟩ within 10 % and TV ≤ 0.1 at every point. Writes
+<out>/fidelity.csv and fidelity.md (the table and the verdict); <out>/profiles/<task>-<r>.toml; the sweeps
+under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds, real-<r>). Rerunning with the same --out
+reruns nothing that finished and measures no profile that is there: to hold a changed simulator against the same
+real runs and calibrations, delete the sim-* folders and rerun.
+Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 45 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
 from __future__ import annotations
@@ -186,8 +187,8 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         every = dict.fromkeys(d for seeded in sims for d in seeded)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real,
-                "stolen": max((x for x in pooled.stolen if x is not None), default=np.nan), "sim dirs": " ".join(map(str, dict.fromkeys(
-                    seeded[0] for seeded in sims))), "sim seeds": len(sims[0]),
+                "stolen": max((x for x in pooled.stolen if x is not None), default=np.nan),
+                "sim dirs": " ".join(map(str, dict.fromkeys(seeded[0] for seeded in sims))), "sim seeds": len(sims[0]),
                 "real dirs": " ".join(map(str, reals))}
         rows.append(row)
     return rows

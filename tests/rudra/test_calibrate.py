@@ -113,7 +113,8 @@ def measured(**changes) -> Measured:
                 interleaved_wide=[], crowd=2, shard_pairs=[], shards=1,
                 busy_gaps=[7e-4, 2.6e-3, 2e-3], busy_duty=[0.5, 1.0, 1.0], busy_exchange=[6e-5, 7e-5, 7e-5],
                 busy_computes=[[2.1e-3, 2.3e-3] * 20] * 3, shard_bytes=10_000,
-                cpus=2, load=0.5, stolen=0.012, compute_end=[1.8e-3] * 50, cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
+                cpus=2, load=0.5, stolen=0.012, compute_end=[1.8e-3] * 50,
+                cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
                 cold_beside=2, update_pairs=[])
     return Measured(**{**base, **changes})
 
