@@ -146,7 +146,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     slope = float(through(mu, in_loop, m.wide_minibatch, wide)[1]) if m.wide_compute else 0.0
     slope = slope if slope > 0 else per_sample
     overhead = max(0.0, in_loop - slope * mu)
-    dist, cv, scores = fit_jitter(m.alone_compute[steady:])
+    dist, cv, scores = fit_jitter(m.alone_jitter)
     slowdown = [1.0]
     for k, s in enumerate(m.slowdown[1:], start=2):
         # noise (a slow window alone, which every ratio divides by) must not make sharing faster with more
@@ -259,11 +259,11 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{exp.protocol.shards} server shard(s)).",
         f"compute per minibatch: {law_overhead * 1e3:.4g} ms + {per_sample * 1e3:.4g} ms × μ, fitted over μ = "
         f"{', '.join(map(str, sorted(m.compute)))} (worst residual {100 * worst:.1f} %); a real learner at μ = "
-        f"{mu}: {in_loop * 1e3:.4g} ms"
-        + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms" if m.wide_compute else "")
+        f"{mu}: {in_loop * 1e3:.4g} ms{_levels(m.alone_levels)}"
+        + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms{_levels(m.wide_levels)}" if m.wide_compute else "")
         + f", so {overhead * 1e3:.4g} ms + {slope * 1e3:.4g} ms × μ"
         + (" (the law's slope: the real learners' was not positive)" if m.wide_compute and slope == per_sample else ""),
-        f"its jitter: cv {cv:.3f} over {len(m.alone_compute) - steady} minibatches, {dist}"
+        f"its jitter: cv {cv:.3f} over {len(m.alone_jitter)} minibatches (each over its reading's mean), {dist}"
         + (f" (KS distance {fits})" if scores else ""),
         drift_line(m, mu),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
@@ -356,6 +356,13 @@ def cold_law(cold: list[tuple[float, float]]) -> tuple[list[float], list[float]]
         if idle > points[-1][0]:
             points.append((idle, max(cpu - cpu0, points[-1][1])))
     return [_sig(idle) for idle, _ in points], [_sig(extra) for _, extra in points]
+
+
+def _levels(levels: list[float]) -> str:
+    """The pooled readings' own spread, for a profile's line: how far one reading alone could have been off."""
+    if len(levels) < 2:
+        return ""
+    return f" (the mean of {len(levels)} readings in turn, {min(levels) * 1e3:.4g}-{max(levels) * 1e3:.4g} ms)"
 
 
 def drift_line(m, mu: int) -> str:

@@ -20,7 +20,13 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             then that learner again at the compute law's largest μ: its
             computes and gaps (a real learner's compute costs more than the
             law's at large μ, by as much as varies between runs minutes apart,
-            and its first gradients are slower for longer);
+            and its first gradients are slower for longer). Both ALONE_READINGS
+            times in turn, pooled: this machine's speed moves ±30 % over
+            spells of a second or so (the cnn's compute at μ = 8 pinned to one
+            core, half a second at a time, read 0.85-1.7 ms within 15 s, on
+            either core), one such reading lasts about a second, and three
+            calibrations minutes apart read the real learner at 1.83, 1.47 and
+            1.24 ms and predicted every λ = 1 and 2 point 25-34 % apart;
   sharing   the run's process count of such processes, k = 1 … all of them
             computing back to back at a time, in turns as below: the
             slowdown of each compute;
@@ -145,6 +151,8 @@ from .wire import BYE, PUSH, WEIGHTS, Message
 CHILD_SECONDS = 300.0     # a measuring process that has not answered by then is stuck
 WARMUP = 5                # gradients computed before timing (allocator, caches, lazy init)
 STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this large
+ALONE_READINGS = 4        # the real learner at μ and at 4μ, in turn, pooled (module docstring: alone): one reading's
+                          # mean compute spread 1.14-1.66 ms over five readings a minute (the cnn at μ = 8)
 BESIDE_ONE = 3            # readings beside one busy process, each quantity their median (module docstring: waking)
 UPDATE_PAIRS = 3          # one learner and two in hardsync, in turn: one run's server CPU per gradient read
                           # 0.60-0.81 ms over six λ = 1 runs of the mlp, more than the difference it is to show
@@ -198,8 +206,11 @@ class Measured:
     server_warmup: float              # the first SGD update's seconds beyond a steady one (its state, lazy init)
     memory_bandwidth: float           # shard bytes per second of SGD update beyond the fixed part
     alone_compute: list[float]        # seconds of each compute of one real learner with its server, from gradient
-                                      # alone_from on (its first ones are its warm-up)
+                                      # alone_from on (its first ones are its warm-up), the mean over readings
     alone_from: int                   # that gradient: WARMUP
+    alone_jitter: list[float]         # its computes over their reading's mean, past the ramp (pooled)
+    alone_levels: list[float]         # each reading's mean compute (they are pooled: ALONE_READINGS)
+    wide_levels: list[float]          # the same at wide_minibatch
     wide_minibatch: int               # the compute law's largest μ
     wide_compute: list[float]         # that learner's computes at wide_minibatch, from gradient alone_from on
     wide_gaps: list[float]            # and its gaps then
@@ -268,13 +279,13 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     slowdown = [back_to_back[k, target.minibatch][1] / alone_wall for k in range(1, target.processes + 1)]
     step("gloo link and server costs")
     link = _link(ctx, target)
-    step("one learner and its server, for real")
-    alone = _alone(target)
+    wide = target.minibatches()[-1]  # 4μ
+    step(f"one learner and its server, for real, at μ = {target.minibatch} and {wide}, {ALONE_READINGS} times in turn")
+    readings = [(_alone(target), _alone(replace(target, train=replace(target.train, minibatch=wide))))
+                for _ in range(ALONE_READINGS)]
+    alone, wide_run = pooled([at_mu for at_mu, _ in readings]), pooled([at_wide for _, at_wide in readings])
     step(f"the server's CPU with one learner and with two in hardsync, {UPDATE_PAIRS} times in turn")
     update_pairs = [tuple(_server_cpu(target, n) for n in (1, 2)) for _ in range(UPDATE_PAIRS)]
-    wide = target.minibatches()[-1]  # 4μ
-    step(f"one learner and its server, for real, at μ = {wide}")
-    wide_run = _alone(replace(target, train=replace(target.train, minibatch=wide)))
     gap = float(np.mean(alone["alone_gaps"]))
     step(f"n = 2..{target.processes} processes computing at μ = {target.minibatch} and {wide} and pausing on "
          f"{cores()} cores, in turns")
@@ -316,7 +327,7 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
                     shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],
-                    wide_gaps=wide_run["alone_gaps"], **alone, **link)
+                    wide_gaps=wide_run["alone_gaps"], wide_levels=wide_run["alone_levels"], **alone, **link)
 
 
 # --- running children -------------------------------------------------------------------------------------
@@ -674,6 +685,23 @@ def _alone(target: Target, shards: int = 1) -> dict:
             "alone_exchange": (cpu["learners"][0] - cpu["learners_compute"][0]) / pushes,
             "alone_first": rows[0][1],
             "alone_warmup": steady[0][1] - rows[0][1] - WARMUP * (float(np.mean(compute)) + float(np.mean(gaps)))}
+
+
+def pooled(readings: list[dict]) -> dict:
+    """One `_alone` reading from several of one setting: each list the element-wise mean over the readings
+    (gradient i of each, so a ramp stays where it is), each number their mean; `alone_jitter`, the second half of
+    each reading's computes over that reading's mean (the spread within a run, past its ramp, not the machine's
+    drift between runs, which moves all of a run's learners alike); `alone_levels`, each reading's mean compute."""
+    n = min(len(r["alone_compute"]) for r in readings), min(len(r["alone_gaps"]) for r in readings)
+    means = [float(np.mean(r["alone_compute"])) for r in readings]
+    pool = {key: float(np.mean([r[key] for r in readings])) for key in readings[0]
+            if key not in ("alone_compute", "alone_gaps", "alone_from")}
+    return {**pool, "alone_from": readings[0]["alone_from"],
+            "alone_compute": np.mean([r["alone_compute"][:n[0]] for r in readings], axis=0).tolist(),
+            "alone_gaps": np.mean([r["alone_gaps"][:n[1]] for r in readings], axis=0).tolist(),
+            "alone_jitter": [t / mean for r, mean in zip(readings, means)
+                             for t in r["alone_compute"][len(r["alone_compute"]) // 2:]],
+            "alone_levels": means}
 
 
 def _server_cpu(target: Target, learners: int) -> tuple[float, float]:

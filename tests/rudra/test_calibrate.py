@@ -9,7 +9,7 @@ import pytest
 
 from rudra.calibrate import fit_jitter, fit_law, profile, ramp_law, split_inflation, write_profile
 from rudra.config import ConfigError, load, parse
-from rudra.runtime.calibrate import Measured, median_reading
+from rudra.runtime.calibrate import Measured, median_reading, pooled
 from rudra.sim import ClusterSpec
 
 EXPERIMENT = """
@@ -108,6 +108,7 @@ def measured(**changes) -> Measured:
                 rtts=[1e-4, 3e-4] * 50,
                 frames=[0.0021] * 20, frame_bytes=4_000_000, recv_seconds=1e-4, send_seconds=5e-5,
                 update_seconds=3e-5, server_warmup=2e-3, memory_bandwidth=4e9, alone_compute=[2.1e-3, 2.3e-3] * 20,
+                alone_jitter=[2.1 / 2.2, 2.3 / 2.2] * 20, alone_levels=[2.2e-3], wide_levels=[],
                 alone_gaps=[5e-4, 7e-4] * 25, alone_server_cpu=2e-4, alone_learner_cpu=2.25e-3, alone_first=8e-3,
                 alone_warmup=5e-3, alone_exchange=5e-5, alone_from=4, wide_minibatch=8, wide_compute=[], wide_gaps=[],
                 interleaved_wide=[], crowd=2, shard_pairs=[], shards=1,
@@ -267,6 +268,29 @@ def test_readings_beside_busy_processes_are_each_their_median_so_one_slow_spell_
                 reading([0.68e-3, 0.68e-3], 2.6e-4, 0.5, [3e-3])]
     assert median_reading(readings) == (pytest.approx(0.68e-3), [1e-3, 2e-3, 3e-3], pytest.approx(2.6e-4), 0.6)
     assert median_reading(readings[1:2]) == (pytest.approx(0.97e-3), [2e-3], pytest.approx(3.5e-4), 0.7)
+
+
+def test_the_real_learners_readings_pool_into_one_whose_jitter_is_each_runs_own():
+    """Two readings of the real learner, one in a slow spell (every compute 1.5 ms where the other's alternate
+    0.9/1.1 ms): gradient by gradient the mean, each number the mean; the jitter is each reading's spread about its
+    own mean, from its second half on (the slow one adds none: its level is drift, not jitter)."""
+    def reading(compute, gaps, exchange):
+        return {"alone_compute": compute, "alone_gaps": gaps, "alone_from": 5, "alone_exchange": exchange,
+                "alone_first": 0.05}
+    fast, slow = reading([0.9e-3, 1.1e-3] * 4, [0.5e-3] * 7, 2e-4), reading([1.5e-3] * 8, [0.7e-3] * 8, 4e-4)
+    one = pooled([fast, slow])
+    assert one["alone_compute"] == pytest.approx([1.2e-3, 1.3e-3] * 4)
+    assert one["alone_gaps"] == pytest.approx([0.6e-3] * 7)  # as long as the shortest
+    assert (one["alone_exchange"], one["alone_first"], one["alone_from"]) == (pytest.approx(3e-4), 0.05, 5)
+    assert one["alone_levels"] == pytest.approx([1e-3, 1.5e-3])
+    assert one["alone_jitter"] == pytest.approx([0.9, 1.1, 0.9, 1.1, 1, 1, 1, 1])
+
+
+def test_the_profile_shows_the_spread_of_the_pooled_readings():
+    exp = parse({"protocol": {"learners": 2}, "train": {"minibatch": 8}})
+    lines = profile(exp, measured(alone_levels=[1.9e-3, 2.2e-3, 2.6e-3]))[1]
+    assert "a real learner at μ = 8: 2.2 ms (the mean of 3 readings in turn, 1.9-2.6 ms)" in "\n".join(lines)
+    assert "readings in turn" not in "\n".join(profile(exp, measured())[1])  # one reading: nothing to show
 
 
 def test_cpu_that_does_not_fit_into_the_gap_is_off_the_critical_path():
