@@ -690,18 +690,17 @@ def _alone(target: Target, shards: int = 1) -> dict:
 def pooled(readings: list[dict]) -> dict:
     """One `_alone` reading from several of one setting: each list the element-wise mean over the readings
     (gradient i of each, so a ramp stays where it is), each number their mean; `alone_jitter`, the second half of
-    each reading's computes over that reading's mean (the spread within a run, past its ramp, not the machine's
-    drift between runs, which moves all of a run's learners alike); `alone_levels`, each reading's mean compute."""
+    each reading's computes over their own mean (the spread within a run, past its ramp, not the machine's drift
+    between runs, which moves all of a run's learners alike); `alone_levels`, each reading's mean compute."""
     n = min(len(r["alone_compute"]) for r in readings), min(len(r["alone_gaps"]) for r in readings)
-    means = [float(np.mean(r["alone_compute"])) for r in readings]
+    halves = [r["alone_compute"][len(r["alone_compute"]) // 2:] for r in readings]
     pool = {key: float(np.mean([r[key] for r in readings])) for key in readings[0]
             if key not in ("alone_compute", "alone_gaps", "alone_from")}
     return {**pool, "alone_from": readings[0]["alone_from"],
             "alone_compute": np.mean([r["alone_compute"][:n[0]] for r in readings], axis=0).tolist(),
             "alone_gaps": np.mean([r["alone_gaps"][:n[1]] for r in readings], axis=0).tolist(),
-            "alone_jitter": [t / mean for r, mean in zip(readings, means)
-                             for t in r["alone_compute"][len(r["alone_compute"]) // 2:]],
-            "alone_levels": means}
+            "alone_jitter": [t / float(np.mean(half)) for half in halves for t in half],
+            "alone_levels": [float(np.mean(r["alone_compute"])) for r in readings]}
 
 
 def _server_cpu(target: Target, learners: int) -> tuple[float, float]:

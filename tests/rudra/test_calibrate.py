@@ -272,17 +272,18 @@ def test_readings_beside_busy_processes_are_each_their_median_so_one_slow_spell_
 
 def test_the_real_learners_readings_pool_into_one_whose_jitter_is_each_runs_own():
     """Two readings of the real learner, one in a slow spell (every compute 1.5 ms where the other's alternate
-    0.9/1.1 ms): gradient by gradient the mean, each number the mean; the jitter is each reading's spread about its
-    own mean, from its second half on (the slow one adds none: its level is drift, not jitter)."""
+    0.9/1.1 ms after a ramp of 1.3 ms): gradient by gradient the mean, each number the mean; the jitter is each
+    reading's second half about its own mean (the ramp adds none, nor does the slow one: its level is drift)."""
     def reading(compute, gaps, exchange):
         return {"alone_compute": compute, "alone_gaps": gaps, "alone_from": 5, "alone_exchange": exchange,
                 "alone_first": 0.05}
-    fast, slow = reading([0.9e-3, 1.1e-3] * 4, [0.5e-3] * 7, 2e-4), reading([1.5e-3] * 8, [0.7e-3] * 8, 4e-4)
+    fast = reading([1.3e-3] * 4 + [0.9e-3, 1.1e-3] * 2, [0.5e-3] * 7, 2e-4)
+    slow = reading([1.5e-3] * 8, [0.7e-3] * 8, 4e-4)
     one = pooled([fast, slow])
-    assert one["alone_compute"] == pytest.approx([1.2e-3, 1.3e-3] * 4)
+    assert one["alone_compute"] == pytest.approx([1.4e-3] * 4 + [1.2e-3, 1.3e-3] * 2)
     assert one["alone_gaps"] == pytest.approx([0.6e-3] * 7)  # as long as the shortest
     assert (one["alone_exchange"], one["alone_first"], one["alone_from"]) == (pytest.approx(3e-4), 0.05, 5)
-    assert one["alone_levels"] == pytest.approx([1e-3, 1.5e-3])
+    assert one["alone_levels"] == pytest.approx([1.15e-3, 1.5e-3])
     assert one["alone_jitter"] == pytest.approx([0.9, 1.1, 0.9, 1.1, 1, 1, 1, 1])
 
 
