@@ -298,6 +298,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         *([cpu_line(t)] if f"cpu {CPU_PARTS[0]} error" in t else []),
         *([gap_line(t)] if f"gap {next(iter(GAP_QUANTILES))} sim" in t else []),
         *([by_run_line(t)] if "s/epoch error 2" in t else []),
+        *([drift_line(t)] if (t["λ"] == 1).any() and (t["λ"] > 1).any() else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
            f"point was predicted from): median {100 * spread.median():.1f}%, largest {100 * spread.max():.1f}%"]
           if recalibrated(t) else []),
@@ -357,6 +358,27 @@ def by_run_line(t: pd.DataFrame) -> str:
             f"{', '.join(r.split()[-1] for r in runs)}: " + "; ".join(
                 f"{task} λ={lam} " + " ".join(_pct(g[r].mean()) for r in runs)
                 for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
+
+
+def drift_line(t: pd.DataFrame) -> str:
+    """The λ > 1 points' error with their drift control's taken out: each real run's (1 + error) over the mean
+    (1 + error) of the λ = 1 points of its task, μ and run, the mean over runs. What the machine changed between
+    a calibration and its run moves both alike; what is left is the model's λ trend, or the machine's drift
+    within a pass. A diagnostic only: the targets are judged on the errors themselves."""
+    runs = [c for c in t.columns if c.startswith("s/epoch error ") and c.removeprefix("s/epoch error ").isdigit()]
+    runs = runs or ["s/epoch error"]
+    parts = []
+    for _, g in t.groupby(["task", "μ"], sort=False):
+        control = 1 + g.loc[g["λ"] == 1, runs].mean()
+        above = g[g["λ"] > 1]
+        parts.append(above[["task", "λ"]].assign(rel=((1 + above[runs]) / control - 1).mean(axis=1)))
+    d = pd.concat(parts)
+    return (f"time per epoch of the {len(d)} λ > 1 points over their drift control (each run's 1 + error ÷ that of "
+            f"the λ = 1 points of its task, μ and calibration; a diagnostic, not the targets' figure): |error| "
+            f"median {100 * d['rel'].abs().median():.1f}%, worst {100 * d['rel'].abs().max():.1f}%; by task and λ "
+            "(mean, min to max): " + "; ".join(
+                f"{task} λ={lam} {_pct(g['rel'].mean())} ({_pct(g['rel'].min())} to {_pct(g['rel'].max())})"
+                for (task, lam), g in d.groupby(["task", "λ"], sort=False)))
 
 
 def recalibrated(t: pd.DataFrame) -> bool:
