@@ -26,7 +26,7 @@ which tells a run that met a slower machine than its calibration from a model's 
 under <out>/<task>/ (sim-<r>, sim-<r>-seed<k> for the further seeds, real-<r>). Rerunning with the same --out
 reruns nothing that finished and measures no profile that is there: to hold a changed simulator against the same
 real runs and calibrations, delete the sim-* folders and rerun.
-Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 45 minutes on a quiet 2-core machine)
+Run: python benchmarks/fidelity.py [--out DIR] [--profile DIR]   (≈ 40 minutes on a quiet 2-core machine)
      python benchmarks/fidelity.py --quick                          (a smoke check: 6 points, ≈ 2-3 minutes)
 """
 from __future__ import annotations
