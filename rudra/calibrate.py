@@ -263,7 +263,8 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         + (f", at μ = {m.wide_minibatch}: {wide * 1e3:.4g} ms{_levels(m.wide_levels)}" if m.wide_compute else "")
         + f", so {overhead * 1e3:.4g} ms + {slope * 1e3:.4g} ms × μ"
         + (" (the law's slope: the real learners' was not positive)" if m.wide_compute and slope == per_sample else ""),
-        f"its jitter: cv {cv:.3f} over {len(m.alone_jitter)} minibatches (each over its reading's mean), {dist}"
+        f"its jitter: cv {cv:.3f} over {len(m.alone_jitter)} minibatches (the second half of each reading, over "
+        f"its own mean), {dist}"
         + (f" (KS distance {fits})" if scores else ""),
         drift_line(m, mu),
         f"k processes computing at once, k = 1..{len(m.slowdown)}: each slower by "
