@@ -349,10 +349,15 @@ def gap_line(t: pd.DataFrame) -> str:
                 for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
 
 
+def run_columns(t: pd.DataFrame) -> list[str]:
+    """The columns of each real run's error of time per epoch against its own prediction, run 1 first."""
+    return [c for c in t.columns if c.startswith("s/epoch error ") and c.removeprefix("s/epoch error ").isdigit()]
+
+
 def by_run_line(t: pd.DataFrame) -> str:
     """The signed error of time per epoch by task and λ for each real run against its own prediction: a model
     error shows in every column, one calibration's misreading (or one run's hour) in one."""
-    runs = [c for c in t.columns if c.startswith("s/epoch error ") and c.removeprefix("s/epoch error ").isdigit()]
+    runs = run_columns(t)
     what = "calibration and the run after it" if recalibrated(t) else "real run"
     return (f"signed error of time per epoch by task and λ (mean) for each {what}, "
             f"{', '.join(r.split()[-1] for r in runs)}: " + "; ".join(
@@ -362,11 +367,10 @@ def by_run_line(t: pd.DataFrame) -> str:
 
 def drift_line(t: pd.DataFrame) -> str:
     """The λ > 1 points' error with their drift control's taken out: each real run's (1 + error) over the mean
-    (1 + error) of the λ = 1 points of its task, μ and run, the mean over runs. What the machine changed between
-    a calibration and its run moves both alike; what is left is the model's λ trend, or the machine's drift
-    within a pass. A diagnostic only: the targets are judged on the errors themselves."""
-    runs = [c for c in t.columns if c.startswith("s/epoch error ") and c.removeprefix("s/epoch error ").isdigit()]
-    runs = runs or ["s/epoch error"]
+    (1 + error) of the λ = 1 points of its task, μ and run (so of its calibration), the mean over runs. What the
+    machine changed between a calibration and its run moves both alike; what is left is the model's λ trend, or
+    the machine's drift within a pass. A diagnostic only: the targets are judged on the errors themselves."""
+    runs = run_columns(t)
     parts = []
     for _, g in t.groupby(["task", "μ"], sort=False):
         control = 1 + g.loc[g["λ"] == 1, runs].mean()
@@ -374,7 +378,8 @@ def drift_line(t: pd.DataFrame) -> str:
         parts.append(above[["task", "λ"]].assign(rel=((1 + above[runs]) / control - 1).mean(axis=1)))
     d = pd.concat(parts)
     return (f"time per epoch of the {len(d)} λ > 1 points over their drift control (each run's 1 + error ÷ that of "
-            f"the λ = 1 points of its task, μ and calibration; a diagnostic, not the targets' figure): |error| "
+            f"the λ = 1 points of its task, μ and {'calibration' if recalibrated(t) else 'real run'}; a diagnostic, "
+            "not the targets' figure): |error| "
             f"median {100 * d['rel'].abs().median():.1f}%, worst {100 * d['rel'].abs().max():.1f}%; by task and λ "
             "(mean, min to max): " + "; ".join(
                 f"{task} λ={lam} {_pct(g['rel'].mean())} ({_pct(g['rel'].min())} to {_pct(g['rel'].max())})"

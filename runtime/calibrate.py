@@ -208,7 +208,7 @@ class Measured:
     alone_compute: list[float]        # seconds of each compute of one real learner with its server, from gradient
                                       # alone_from on (its first ones are its warm-up), the mean over readings
     alone_from: int                   # that gradient: WARMUP
-    alone_jitter: list[float]         # its computes over their reading's mean, past the ramp (pooled)
+    alone_jitter: list[float]         # the second half of each reading's computes, over that half's mean
     alone_levels: list[float]         # each reading's mean compute (they are pooled: ALONE_READINGS)
     wide_levels: list[float]          # the same at wide_minibatch
     wide_minibatch: int               # the compute law's largest μ
