@@ -236,6 +236,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     cluster |= {"nodes": 1, "server_node": "shared", "cores_per_node": float(m.cpus), "slowdown": slowdown,
                 **({"compute_inflation": inflation} if len(inflation) > 1 else {}),
                 **({"sample_inflation": sample_inflation} if sample_inflation else {}),
+                **({"inflation_idle": [_sig(i) for i in m.interleaved_idle]} if len(inflation) > 1 else {}),
                 **({"exchange_inflation": exchange_inflation} if len(exchange_inflation) > 1 else {}),
                 **({"cold_idle": cold_idle, "cold_seconds": cold_seconds} if len(cold_idle) > 1 else {}),
                 **({"wakeup": [_sig(w) for w in wakeup]} if wakeup else {}),
@@ -274,6 +275,9 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
         f"{' '.join(f'{c * 1e3:.3g}' for c in m.interleaved)} ms"
         + (f" (at μ = {m.wide_minibatch}: {' '.join(f'{c * 1e3:.3g}' for c in m.interleaved_wide)} ms)"
            if m.interleaved_wide else "")
+        + f", idle before each {' '.join(f'{i * 1e3:.3g}' for i in m.interleaved_idle)} ms"
+        + (f" ({' '.join(f'{i * 1e3:.3g}' for i in m.interleaved_wide_idle)} ms)" if m.interleaved_wide else "")
+        + " (their pause and their waits for a core: inflation_idle, whose cold cost these factors hold)"
         + ", so a learner's compute on a node of n processes costs "
         + (f"{' '.join(f'{x:.2f}' for x in inflation)} × its time beside its server alone (compute_inflation)"
            if not sample_inflation else

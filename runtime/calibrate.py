@@ -34,7 +34,9 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             of them computing at a time, each pausing one gap after each
             minibatch as a learner waits for its weights: the CPU seconds of
             each compute, at the run's μ and at the law's largest (a larger
-            working set suffers more). A compute that finds caches others have
+            working set suffers more), and its idle since the process's
+            previous compute ended (its pause and its waits for a core: the
+            cold cost of that idle is in these readings). A compute that finds caches others have
             filled costs more CPU: cnn μ = 32 here 1.71 ms at n = 2, 1.85 at 4,
             2.24 at 6 (+31 %) in one reading, while computing back to back they
             are slowed at most 9 % beyond sharing's k / cores. The settings
@@ -197,6 +199,9 @@ class Measured:
     slowdown: list[float]             # k = 1, 2, …: mean compute time with k processes busy ÷ alone
     interleaved: list[float]          # n = 2, 3, …: CPU seconds of a compute with n processes computing and pausing
     interleaved_wide: list[float]     # the same at wide_minibatch
+    interleaved_idle: list[float]     # n = 2, 3, …: seconds from a compute's end to the next one's start then (the
+                                      # pause and the waits for a core)
+    interleaved_wide_idle: list[float]  # the same at wide_minibatch
     rtts: list[float]                 # seconds of each header-only round trip between two processes
     frames: list[float]               # seconds of each large frame of a one-way stream
     frame_bytes: int                  # bytes of one such frame
@@ -293,6 +298,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
                          float(np.median(compute[wide])))
     interleaved = [readings[n, target.minibatch][0] for n in range(2, target.processes + 1)]
     interleaved_wide = [readings[n, wide][0] for n in range(2, target.processes + 1)]
+    interleaved_idle = [readings[n, target.minibatch][2] for n in range(2, target.processes + 1)]
+    interleaved_wide_idle = [readings[n, wide][2] for n in range(2, target.processes + 1)]
     pauses = [gap] + [p for p in COLD_PAUSES if p > gap]
     others = max(1, min(cores(), target.processes - 1))  # as busy as the run's other processes keep the cores
     step(f"one process pausing {', '.join(f'{p * 1e3:.3g}' for p in pauses)} ms between minibatches beside "
@@ -322,7 +329,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch])])[0][target.minibatch]
     return Measured(compute=compute, slowdown=slowdown, interleaved=interleaved,
-                    interleaved_wide=interleaved_wide, cpus=cores(), load=load, tick=scheduler_tick(),
+                    interleaved_wide=interleaved_wide, interleaved_idle=interleaved_idle,
+                    interleaved_wide_idle=interleaved_wide_idle, cpus=cores(), load=load, tick=scheduler_tick(),
                     stolen=stolen(ticks, cpu_ticks()), update_pairs=update_pairs,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
                     busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
@@ -448,9 +456,10 @@ def turns(counts, minibatches: list[int]) -> list[tuple[int, int]]:
 
 
 def _in_turns(ctx, target: Target, settings: list[tuple[int, int]], pause: float,
-              longest: float) -> dict[tuple[int, int], tuple[float, float]]:
+              longest: float) -> dict[tuple[int, int], tuple[float, ...]]:
     """target.processes processes computing in turns (the module docstring: interleaved), each pausing `pause`
-    seconds after each minibatch: (n, μ) -> (CPU seconds, seconds) of a compute. A window is long enough for
+    seconds after each minibatch: (n, μ) -> (CPU seconds, seconds, idle seconds before it) of a compute. A
+    window is long enough for
     ROUND_COMPUTES computes of `longest` seconds alone each at the most crowded; the rounds fill target.seconds
     per setting."""
     window = max(ROUND_SECONDS, ROUND_COMPUTES * (longest + pause) * max(1.0, target.processes / cores()))
@@ -461,15 +470,15 @@ def _in_turns(ctx, target: Target, settings: list[tuple[int, int]], pause: float
         settings)
 
 
-def turn_readings(answers: list[list[tuple[int, float, float]]],
-                  settings: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, float]]:
-    """(n, μ) -> (CPU seconds, seconds) of a compute: each window's means over the computes of every process in
-    it, the medians over the windows of that setting (one per round). `answers`: each process's (window, CPU
-    seconds, seconds) of each compute."""
-    computes: dict[int, list[tuple[float, float]]] = {}
+def turn_readings(answers: list[list[tuple[float, ...]]],
+                  settings: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[float, ...]]:
+    """(n, μ) -> (CPU seconds, seconds, idle seconds before it) of a compute: each window's means over the
+    computes of every process in it, the medians over the windows of that setting (one per round). `answers`:
+    each process's (window, CPU seconds, seconds, idle seconds) of each compute."""
+    computes: dict[int, list[tuple[float, ...]]] = {}
     for answer in answers:
-        for window, cpu, wall in answer:
-            computes.setdefault(window, []).append((cpu, wall))
+        for window, *timed in answer:
+            computes.setdefault(window, []).append(timed)
     means: dict[tuple[int, int], list[np.ndarray]] = {}
     for window, timed in computes.items():
         means.setdefault(settings[window % len(settings)], []).append(np.mean(timed, axis=0))
@@ -485,7 +494,8 @@ def _turn(target: Target, ready, start, index: int, settings: list[tuple[int, in
     """Process `index` of a measurement in turns: through `rounds` rounds of windows of `seconds`, one per
     setting (n, μ), from the moment the first process past `ready` sets in `start`, compute minibatches at
     that μ, each followed by `pause` seconds of sleep, while index < n, else sleep the window through; (window,
-    CPU seconds, seconds) of each compute but the first in a window (after a sleep or at another μ: a cold one)."""
+    CPU seconds, seconds, seconds idle since the previous compute ended: the pause and any wait for a core) of
+    each compute but the first in a window (after a sleep or at another μ: a cold one)."""
     worker, stream_of = _worker(target)
     streams = {mu: stream_of(mu) for mu in {mu for _, mu in settings}}
     for stream in streams.values():
@@ -496,7 +506,7 @@ def _turn(target: Target, ready, start, index: int, settings: list[tuple[int, in
         if not start.value:
             start.value = time.monotonic() + seconds / 10  # the others wake within that
         t0 = start.value
-    windows, timed, last = rounds * len(settings), [], -1
+    windows, timed, last, ended = rounds * len(settings), [], -1, 0.0
     while (window := int((time.monotonic() - t0) // seconds)) < windows:
         n, mu = settings[window % len(settings)]
         if window < 0 or index >= n:
@@ -506,8 +516,8 @@ def _turn(target: Target, ready, start, index: int, settings: list[tuple[int, in
         cpu, wall = time.process_time(), time.perf_counter()
         worker.gradient(indices)
         if window == last:
-            timed.append((window, time.process_time() - cpu, time.perf_counter() - wall))
-        last = window
+            timed.append((window, time.process_time() - cpu, time.perf_counter() - wall, wall - ended))
+        last, ended = window, time.perf_counter()
         if pause:
             time.sleep(pause)
     return timed

@@ -137,7 +137,6 @@ class Cluster:
         compute_seq, update_seq, wake_seq = seq.spawn(3)
         self.compute = ComputeModel(cluster, lam, train.minibatch, compute_seq)
         self.compute_times, self.jitter = self.compute.times, self.compute.jitter  # c = times[l] × jitter()
-        self.cold = self.compute.cold  # + cold(idle since the learner's previous compute ended), sim/compute.py
         self.ended = [math.inf] * lam  # when each learner's last compute ended: none yet, so its first is not cold
         self.ramp = cluster.ramp(train.minibatch)  # seconds a learner's i-th compute waits to start: not at speed
         self.started = [0] * lam                    # computes each learner has started (while a ramp is left)
@@ -162,6 +161,9 @@ class Cluster:
         self.server_offpath = cluster.server_offpath_seconds
         self.offpath_shards = [shard for shard in self.shards if shard.node is not None and self.server_offpath]
         nodes = self.learner_nodes or [None] * lam
+        # c + cold[l](idle since the learner's previous compute ended), beyond what its node's inflation holds
+        colds = [cluster.cold_time(node.idle if node is not None else 0.0) for node in nodes]
+        self.cold = colds if colds[0] is not None else None
         self.offpath = [cluster.offpath_seconds if node is not None else 0.0 for node in nodes]
         self.carried = [self._off_path_work(node, offpath) for node, offpath in zip(nodes, self.offpath)]
         self.learners = [new_learner(protocol) for _ in range(lam)]
@@ -410,7 +412,7 @@ class Cluster:
             return
         c = self.compute_times[l] * self.jitter()
         if self.cold is not None:
-            c += self.cold(t0 - self.ended[l])
+            c += self.cold[l](t0 - self.ended[l])
         if self.ramp:
             t0 += self._ramp(l)
         if node is not None:  # it shares its node's cores: done when sharing says
@@ -636,7 +638,7 @@ class Cluster:
             else:  # COMPUTE
                 c, x, start = self.compute_times[l] * self.jitter(), self.exchange, t
                 if self.cold is not None:
-                    c += self.cold(t - self.ended[l])
+                    c += self.cold[l](t - self.ended[l])
                 if self.ramp:
                     start += self._ramp(l)
                 nodes = self.learner_nodes

@@ -4,9 +4,14 @@ The law (ClusterSpec.minibatch_time) is compute_overhead + sample_seconds × μ,
 a minibatch_seconds measured at this μ; these are times alone on a node (core
 sharing, where a node has more busy processes than cores, is sim/cores.py's).
 A minibatch whose learner idled longer since its previous compute than the
-learner the law was measured on costs cold_seconds more (ClusterSpec.cold_time):
-other work refilled its caches meanwhile. That is a time, not a factor: the
-cnn's extra after 4 or 16 ms idle was the same at μ = 8 and 32.
+learner the law was measured on costs cold_seconds more (ClusterSpec.cold_time,
+charged by sim/cluster.py): other work refilled its caches meanwhile. That is a
+time, not a factor: the cnn's extra after 4 or 16 ms idle was the same at μ = 8
+and 32. On a node of n processes, compute_inflation was measured with
+learner-like processes that idled inflation_idle between computes (their pause
+and their waits for a core) and holds that idle's cold cost: a learner there
+pays only what a longer idle costs beyond it (the cnn's at n = 5 idled 2.8 ms,
+0.13 ms of cold cost in its 2.64 ms).
 """
 from __future__ import annotations
 
@@ -37,4 +42,3 @@ class ComputeModel:
         self.mean_speed = float(np.mean(speeds / slow))  # always-slowed stragglers count at their slowed speed
         self.jitter = Stream(np.random.default_rng(step_seq), cluster.jitter_dist, cluster.jitter_cv,
                              cluster.straggler_prob, cluster.straggler_slowdown).draw
-        self.cold = cluster.cold_time()  # seconds more after an idle that long (None: none measured)

@@ -134,7 +134,7 @@ def place(cluster: ClusterSpec, learners: int, shards: int, minibatch: int, env:
     exchange = cluster.exchange_inflation or compute
     made = {n: Node(env, law, cluster.wakeup, np.random.default_rng(q), cluster.cores_per_node,
                     compute_inflation(cluster, count[n], minibatch), inflation_at(exchange, count[n]),
-                    cluster.tick_seconds)
+                    cluster.tick_seconds, inflation_at(cluster.inflation_idle or (0.0,), count[n]))
             for n, q in zip(shared, seq.spawn(len(shared)))}
     at_learners = [made.get(n) for n in learner_at]
     at_shards = [made.get(n) if n is not None else None for n in shard_at]
@@ -165,9 +165,10 @@ class Node:
 
     def __init__(self, env: simpy.Environment, slowdown: Callable[[int], float], wakeup: tuple[float, ...] = (),
                  rng: np.random.Generator | None = None, cores: float | None = None, inflation: float = 1.0,
-                 exchange_inflation: float = 1.0, tick: float | None = None):
+                 exchange_inflation: float = 1.0, tick: float | None = None, idle: float = 0.0):
         self.env, self.slowdown, self.wakeup, self.tick = env, slowdown, wakeup, tick
         self.inflation, self.exchange_inflation = inflation, exchange_inflation
+        self.idle = idle  # seconds between computes the inflation was measured with: it holds their cold cost
         self.rng = rng or np.random.default_rng(0)  # which core a receiver finds busy, how long it waits, preemption
         self.cores = cores or 1.0  # without a core count: its core is busy whenever anything is
         self.capacity = cores  # with one: computes get no more of the cores than the server work leaves

@@ -173,6 +173,13 @@ class ClusterSpec:
                               "doc": "compute seconds a minibatch costs beyond the law after cold_idle[i] seconds "
                                      "idle (its caches refilled: rudra calibrate), starting at 0.0; linear between "
                                      "the points, none before the first, the last beyond the last; left out: none"})
+    inflation_idle: tuple[float, ...] = field(
+        default=(), metadata={"each": {"min": 0.0},
+                              "doc": "seconds from one compute's end to the next one's start of the learner-like "
+                                     "processes compute_inflation was measured with on a node of n = 2, 3, … (their "
+                                     "pause and their waits for a core): its factor holds the cold cost of that "
+                                     "idle, so a learner there pays cold_seconds only for an idle beyond it; "
+                                     "beyond the list: its last value; left out: the full cold cost"})
     wakeup: tuple[float, ...] = field(
         default=(), metadata={"each": {"min": 0.0},
                               "doc": "once every core of its node is busy, mean seconds a message waits for its "
@@ -255,22 +262,26 @@ class ClusterSpec:
                     "give compute_overhead and sample_seconds, e.g. from rudra calibrate)")
         return None
 
-    def cold_time(self) -> Callable[[float], float] | None:
-        """Compute seconds a minibatch costs beyond the law after its learner idled that long (cold_seconds), or
-        None when nothing is measured."""
+    def cold_time(self, paid: float = 0.0) -> Callable[[float], float] | None:
+        """Compute seconds a minibatch costs beyond the law after its learner idled that long (cold_seconds), less
+        what an idle of `paid` seconds costs (a node's inflation_idle: its compute_inflation holds that much), never
+        below 0; or None when nothing is measured."""
         if len(self.cold_idle) < 2:
             return None
         idle, extra = self.cold_idle, self.cold_seconds
         first, last = idle[0], idle[-1]
 
-        def cold(t: float) -> float:
+        def law(t: float) -> float:
             if t <= first:
                 return 0.0
             if t >= last:
                 return extra[-1]
             i = bisect.bisect_right(idle, t)
             return extra[i - 1] + (extra[i] - extra[i - 1]) * (t - idle[i - 1]) / (idle[i] - idle[i - 1])
-        return cold
+        floor = law(paid)
+        if not floor:
+            return law
+        return lambda t: law(t) - floor if t > paid else 0.0  # the law never falls: never below 0
 
     def ramp(self, minibatch: int) -> list[float]:
         """Seconds a learner's i-th compute waits before it starts at μ = `minibatch` (ramp_until, ramp_seconds,

@@ -117,7 +117,11 @@ def measured(**changes) -> Measured:
                 cpus=2, load=0.5, stolen=0.012, compute_end=[1.8e-3] * 50,
                 cold=[(6e-4, 2e-3), (1.1e-3, 2.1e-3), (4.2e-3, 2.4e-3)],
                 cold_beside=2, update_pairs=[])
-    return Measured(**{**base, **changes})
+    given = {**base, **changes}
+    # the interleaved computes idled the pause alone (no wait for a core) unless a test says otherwise
+    given.setdefault("interleaved_idle", [6e-4] * len(given["interleaved"]))
+    given.setdefault("interleaved_wide_idle", [6e-4] * len(given["interleaved_wide"]))
+    return Measured(**given)
 
 
 def test_the_profile_says_how_much_the_machine_changed_while_it_was_measured():
@@ -326,11 +330,15 @@ def test_compute_inflation_is_relative_to_a_learner_beside_its_server_and_never_
     """CPU per minibatch with n = 2..5 learner-like processes: each over n = 2's, and a dip (noise: more working
     sets cannot make the caches warmer) held at the level before it; with only two processes, nothing to write."""
     exp = parse({"protocol": {"learners": 3}, "train": {"minibatch": 8}})
-    cluster, lines = profile(exp, measured(interleaved=[2e-3, 2.2e-3, 2.1e-3, 2.6e-3]))
+    cluster, lines = profile(exp, measured(interleaved=[2e-3, 2.2e-3, 2.1e-3, 2.6e-3],
+                                           interleaved_idle=[6e-4, 8e-4, 1.1e-3, 1.5e-3]))
     assert cluster["compute_inflation"] == [1.0, 1.1, 1.1, 1.3]
     assert any("compute_inflation" in line for line in lines)
+    # the idle those computes had, whose cold cost the factors hold: the simulator charges only what is beyond
+    assert cluster["inflation_idle"] == [6e-4, 8e-4, 1.1e-3, 1.5e-3]
+    assert any("idle before each 0.6 0.8 1.1 1.5 ms" in line and "inflation_idle" in line for line in lines)
     cluster, lines = profile(parse({"train": {"minibatch": 8}}), measured(interleaved=[2e-3]))
-    assert "compute_inflation" not in cluster
+    assert "compute_inflation" not in cluster and "inflation_idle" not in cluster
 
 
 def test_the_inflation_splits_into_the_overhead_s_and_the_per_sample_part_s_where_that_part_is_large():
@@ -565,11 +573,12 @@ def test_readings_in_turns_are_the_median_over_rounds_of_each_windows_mean():
             window = r * len(settings) + i
             for index in range(setting[0]):
                 cpu = base[setting] * slow * (1 + 0.1 * index)
-                answers[index] += [(window, cpu, 2 * cpu)] * 2
+                answers[index] += [(window, cpu, 2 * cpu, 3 * cpu)] * 2
     readings = turn_readings(answers, settings)
     for setting, level in base.items():
         spread = np.mean([1 + 0.1 * index for index in range(setting[0])])
-        assert readings[setting] == pytest.approx((level * 1.1 * spread, 2 * level * 1.1 * spread))
+        assert readings[setting] == pytest.approx((level * 1.1 * spread, 2 * level * 1.1 * spread,
+                                                   3 * level * 1.1 * spread))
     with pytest.raises(LaunchError, match=r"\(processes, μ\) = \(3, 32\)"):
         turn_readings([[(w, 1.0, 1.0)] for w in range(3)], settings)
 
@@ -599,8 +608,9 @@ def test_a_process_in_turns_computes_only_in_its_windows_and_times_no_cold_compu
     timed = measuring._turn(target, Ready(), Start(), 2, settings, 2, 0.01, 0.0005)
     warm = 2 * measuring.WARMUP
     assert sorted(set(calls[:warm])) == [8, 32] and set(calls[warm:]) <= {8, 32}
-    assert timed and {settings[w % 4][0] for w, _, _ in timed} == {3}  # n = 2 windows: process 2 sleeps
-    assert len(timed) <= len(calls) - warm - len({w for w, _, _ in timed})  # a first compute per window, untimed
+    assert timed and {settings[w % 4][0] for w, *_ in timed} == {3}  # n = 2 windows: process 2 sleeps
+    assert len(timed) <= len(calls) - warm - len({w for w, *_ in timed})  # a first compute per window, untimed
+    assert all(idle >= 0.0005 for *_, idle in timed)  # each timed compute idled its pause before it, at least
 
 
 @pytest.mark.slow
