@@ -36,10 +36,11 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             each compute, at the run's μ and at the law's largest (a larger
             working set suffers more), and its idle since the process's
             previous compute ended (its pause and its waits for a core: the
-            cold cost of that idle is in these readings). A compute that finds caches others have
-            filled costs more CPU: cnn μ = 32 here 1.71 ms at n = 2, 1.85 at 4,
-            2.24 at 6 (+31 %) in one reading, while computing back to back they
-            are slowed at most 9 % beyond sharing's k / cores. The settings
+            cold cost of that idle is in these readings). A compute that
+            finds caches others have filled costs more CPU: cnn μ = 32 here
+            1.71 ms at n = 2, 1.85 at 4, 2.24 at 6 (+31 %) in one reading,
+            while computing back to back they are slowed at most 9 % beyond
+            sharing's k / cores. The settings
             (n, μ) take turns in windows of ROUND_SECONDS (longer where
             ROUND_COMPUTES minibatches at the most crowded take longer), the
             same processes throughout, and each reading is the median over
@@ -459,9 +460,8 @@ def _in_turns(ctx, target: Target, settings: list[tuple[int, int]], pause: float
               longest: float) -> dict[tuple[int, int], tuple[float, ...]]:
     """target.processes processes computing in turns (the module docstring: interleaved), each pausing `pause`
     seconds after each minibatch: (n, μ) -> (CPU seconds, seconds, idle seconds before it) of a compute. A
-    window is long enough for
-    ROUND_COMPUTES computes of `longest` seconds alone each at the most crowded; the rounds fill target.seconds
-    per setting."""
+    window is long enough for ROUND_COMPUTES computes of `longest` seconds alone each at the most crowded; the
+    rounds fill target.seconds per setting."""
     window = max(ROUND_SECONDS, ROUND_COMPUTES * (longest + pause) * max(1.0, target.processes / cores()))
     rounds = max(1, round(target.seconds / window))
     start, ready = ctx.Value("d", 0.0), ctx.Barrier(target.processes)
