@@ -281,7 +281,7 @@ class ClusterSpec:
         floor = law(paid)
         if not floor:
             return law
-        return lambda t: law(t) - floor if t > paid else 0.0  # the law never falls: never below 0
+        return lambda t: max(0.0, law(t) - floor) if t > paid else 0.0
 
     def ramp(self, minibatch: int) -> list[float]:
         """Seconds a learner's i-th compute waits before it starts at μ = `minibatch` (ramp_until, ramp_seconds,

@@ -60,6 +60,9 @@ def test_the_cold_law_charges_only_what_an_idle_costs_beyond_the_one_already_pai
         [0.0, 0.0, 0.001, 0.0015, 0.002, 0.002])
     law = ClusterSpec(**COLD).cold_time()
     assert [ClusterSpec(**COLD).cold_time(0.0008)(t) for t in (0.002, 1.0)] == [law(0.002), law(1.0)]
+    # a law given by hand may fall after its peak: what is left is never a negative cost
+    falling = ClusterSpec(cold_idle=[0.001, 0.003, 0.005], cold_seconds=[0.0, 0.002, 0.001]).cold_time(0.003)
+    assert [falling(t) for t in (0.004, 1.0)] == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("protocol, cluster", [
