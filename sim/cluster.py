@@ -161,9 +161,10 @@ class Cluster:
         self.server_offpath = cluster.server_offpath_seconds
         self.offpath_shards = [shard for shard in self.shards if shard.node is not None and self.server_offpath]
         nodes = self.learner_nodes or [None] * lam
-        # c + cold[l](idle since the learner's previous compute ended), beyond what its node's inflation holds
-        colds = [cluster.cold_time(node.idle if node is not None else 0.0) for node in nodes]
-        self.cold = colds if colds[0] is not None else None
+        # c + cold[l](idle since the learner's previous compute ended), beyond what its node's inflation holds:
+        # one law per node, shared by its learners
+        laws = {node: cluster.cold_time(node.idle if node is not None else 0.0) for node in set(nodes)}
+        self.cold = [laws[node] for node in nodes] if laws[nodes[0]] is not None else None
         self.offpath = [cluster.offpath_seconds if node is not None else 0.0 for node in nodes]
         self.carried = [self._off_path_work(node, offpath) for node, offpath in zip(nodes, self.offpath)]
         self.learners = [new_learner(protocol) for _ in range(lam)]
