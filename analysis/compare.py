@@ -8,7 +8,8 @@ randomness. The staleness distributions are compared by total variation distance
 TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
 is their own noise floor. With full traces, the table also splits a gradient's time into phases
 (analysis/phases.py: compute, exchange, push → applied, the learner's cycle), so an error in time per
-epoch shows which part of the cluster model it comes from; where both sides counted CPU (analysis/cpu.py),
+epoch shows which part of the cluster model it comes from, push → applied split as shard 0 timed it (received,
+queued, served); where both sides counted CPU (analysis/cpu.py),
 the CPU per gradient each charged tells a cost misread from a wait mispredicted. One figure overlays both:
 staleness, updates against time, per-learner throughput, and with full traces the phases.
 """
@@ -26,10 +27,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rudra.protocol import read_run_json
+from rudra.protocol.trace import PUSH_PATH
 
 from . import figures
 from .cpu import PARTS, cpu_per_gradient
-from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases, steady_gradients
+from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases, push_path, steady_gradients
 from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
@@ -221,6 +223,9 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
                  for name in (*PHASES, CYCLE)]
         gaps = {d: gap_quantiles(g) for d, g in steady.items()}
         rows += [row(gap_quantity(name), "ms", lambda d, name=name: 1e3 * gaps[d][name]) for name in GAP_QUANTILES]
+    path = {d: push_path(summaries[d]) for d in summaries}
+    if None not in path.values():  # both drivers timed shard 0's push path: which part of push → applied is off
+        rows += [row(push_path_quantity(part), "ms", lambda d, part=part: 1e3 * path[d][part]) for part in PUSH_PATH]
     cpu = {d: cpu_per_gradient(summaries[d]) for d in summaries}
     if None not in cpu.values():  # both drivers counted CPU: the work charged, apart from the waiting
         rows += [row(cpu_quantity(part), "ms", lambda d, part=part: 1e3 * cpu[d][part]) for part in PARTS]
@@ -240,6 +245,11 @@ def phase_quantity(name: str) -> str:
 def gap_quantity(name: str) -> str:
     """The table's quantity for the gap quantile `name` (analysis/phases.py: GAP_QUANTILES)."""
     return f"gap to the next compute, {name}"
+
+
+def push_path_quantity(part: str) -> str:
+    """The table's quantity for part `part` of shard 0's push → applied (protocol.trace.PUSH_PATH)."""
+    return f"push → applied: {part}"
 
 
 def cpu_quantity(part: str) -> str:

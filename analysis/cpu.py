@@ -8,7 +8,7 @@ model of sharing and waking.
 """
 from __future__ import annotations
 
-from .summary import DRIVERS
+from .summary import driver_extra
 
 PARTS = ("learner compute", "learner besides compute", "server, shard 0")
 
@@ -16,8 +16,7 @@ PARTS = ("learner compute", "learner besides compute", "server, shard 0")
 def cpu_per_gradient(summary: dict) -> dict[str, float] | None:
     """Seconds of CPU per gradient applied by part (PARTS), or None where the run recorded none (older runs, a
     run without gradients)."""
-    cpu = next((summary[k]["cpu_seconds"] for k in DRIVERS
-                if isinstance(summary.get(k), dict) and "cpu_seconds" in summary[k]), None)
+    cpu = driver_extra(summary, "cpu_seconds")
     gradients = summary.get("gradients")
     if not cpu or "learners_compute" not in cpu or not gradients:
         return None

@@ -4,7 +4,8 @@ Its compute (t_compute_start → t_compute_end), its exchange (→ t_push, when 
 applied (→ t_applied: the way to the server, its queue, the update) and its learner's cycle (one push to the
 next: what is left of it is the wait for the next weights, a barrier's hold and getting a core). Means over
 each learner's steady gradients: its first STEADY pay the start-up and warm-up once. And the quantiles of the
-gap from a compute's end to the learner's next compute: the waits' shape, which the means hide.
+gap from a compute's end to the learner's next compute: the waits' shape, which the means hide. Push → applied
+is split further as shard 0 timed it, each driver in its run.json (protocol.trace.PUSH_PATH).
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rudra.protocol.trace import PUSH_PATH
+
+from .summary import driver_extra
 from .trace import read_csv
 
 PHASES = {  # name: (from, to) columns of gradients.csv
@@ -57,3 +61,13 @@ def gap_quantiles(g: pd.DataFrame | None) -> dict[str, float] | None:
     if not len(gaps):
         return None
     return {name: float(np.quantile(gaps, q)) for name, q in GAP_QUANTILES.items()}
+
+
+def push_path(summary: dict) -> dict[str, float] | None:
+    """Mean seconds of each part of shard 0's push → applied (PUSH_PATH: received, queued, served) as the run
+    recorded them (runtime.push_path, sim.push_path), or None where it has none (a simulation without a full
+    trace, a run written before they were recorded)."""
+    path = driver_extra(summary, "push_path")
+    if not path or any(path.get(part) is None for part in PUSH_PATH):
+        return None
+    return {part: path[part] for part in PUSH_PATH}

@@ -47,6 +47,11 @@ REQUIRED = ("inputs", "status", "stopped_by", "seconds", "target_seconds", "grad
 DRIVERS = ("sim", "runtime")  # the keys under which a driver's extras live in run.json and the summary
 
 
+def driver_extra(summary: dict, key: str):
+    """The driver's extra `key` (under "sim" or "runtime", whichever the run has), or None where it has none."""
+    return next((summary[k][key] for k in DRIVERS if isinstance(summary.get(k), dict) and key in summary[k]), None)
+
+
 def summarize(run_dir: str | Path) -> dict:
     """The summary of the run in `run_dir` (CORE keys, plus the driver's extras under its own key)."""
     d = Path(run_dir)

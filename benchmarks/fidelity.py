@@ -39,10 +39,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import (compare, cpu_quantity, gap_quantity, phase_quantity, staleness_distribution,
-                                    tv_distance)
+from rudra.analysis.compare import (compare, cpu_quantity, gap_quantity, phase_quantity, push_path_quantity,
+                                    staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS as CPU_PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES
+from rudra.protocol.trace import PUSH_PATH
 from rudra.calibrate import calibrate
 from rudra.cli import progress_wanted
 from rudra.config import ConfigError, load
@@ -183,7 +184,8 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         row["s/epoch inside"] = row["s/epoch min"] <= row["s/epoch sim"] <= row["s/epoch max"]
         row |= cycle_parts(paired)
         row |= cpu_errors(paired)
-        row |= gap_columns(paired)
+        row |= side_by_side(paired, "gap", {name: gap_quantity(name) for name in GAP_QUANTILES})
+        row |= side_by_side(paired, "path", {part: push_path_quantity(part) for part in PUSH_PATH})
         every = dict.fromkeys(d for seeded in sims for d in seeded)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real,
@@ -221,13 +223,13 @@ def cpu_errors(paired: list[dict]) -> dict:
     return {f"cpu {part} error": float(np.mean([q[cpu_quantity(part)].error for q in paired])) for part in CPU_PARTS}
 
 
-def gap_columns(paired: list[dict]) -> dict:
-    """Each GAP_QUANTILES of a learner's gap, predicted and measured, mean over the pairs; empty without full
-    traces."""
-    if gap_quantity(next(iter(GAP_QUANTILES))) not in paired[0]:
+def side_by_side(paired: list[dict], prefix: str, quantity: dict[str, str]) -> dict:
+    """Each quantity (name: compare's quantity), predicted and measured, mean over the pairs, as the columns
+    "<prefix> <name> sim" and "... real"; empty where compare has no row for them (no full traces)."""
+    if next(iter(quantity.values())) not in paired[0]:
         return {}
-    return {f"gap {name} {side}": float(np.mean([getattr(q[gap_quantity(name)], field) for q in paired]))
-            for name in GAP_QUANTILES for side, field in (("sim", "predicted"), ("real", "mean"))}
+    return {f"{prefix} {name} {side}": float(np.mean([getattr(q[row], field) for q in paired]))
+            for name, row in quantity.items() for side, field in (("sim", "predicted"), ("real", "mean"))}
 
 
 def _spread(predictions: tuple[float, ...]) -> float:
@@ -297,6 +299,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         *([cycle_line(t)] if "cycle error" in t else []),
         *([cpu_line(t)] if f"cpu {CPU_PARTS[0]} error" in t else []),
         *([gap_line(t)] if f"gap {next(iter(GAP_QUANTILES))} sim" in t else []),
+        *([path_line(t)] if f"path {next(iter(PUSH_PATH))} sim" in t else []),
         *([by_run_line(t)] if "s/epoch error 2" in t else []),
         *([drift_line(t)] if (t["λ"] == 1).any() and (t["λ"] > 1).any() else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
@@ -342,11 +345,26 @@ def gap_line(t: pd.DataFrame) -> str:
     """The shape of the waits: a learner's gap from a compute's end to its next compute's start, quantiles sim
     against real by task and λ (median over the points). Two shapes can have one mean and extrapolate apart."""
     return ("a learner's gap from a compute's end to its next one's start (the waits for weights and for a core), "
-            "sim/real in ms by task and λ (median over points): " + "; ".join(
-                f"{task} λ={lam} " + " ".join(
-                    f"{name} {g[f'gap {name} sim'].median():.2f}/{g[f'gap {name} real'].median():.2f}"
-                    for name in GAP_QUANTILES)
-                for (task, lam), g in t.groupby(["task", "λ"], sort=False)))
+            "sim/real in ms by task and λ (median over points): " + sides(t, "gap", GAP_QUANTILES, ["task", "λ"]))
+
+
+def path_line(t: pd.DataFrame) -> str:
+    """Push → applied as shard 0 timed it, each part sim against real by task, λ and protocol (median over the
+    points): which of the receive thread's wake, the wait for the message loop or the serving is off."""
+    return ("push → applied as shard 0 timed it (received: on the way and the receive thread's wake; queued: for "
+            "the message loop; served: to applied, a batch filling up included), sim/real in ms by task, λ and "
+            "protocol (median over points): " + sides(t, "path", PUSH_PATH, ["task", "λ", "protocol"]))
+
+
+def sides(t: pd.DataFrame, prefix: str, names, by: list[str]) -> str:
+    """"sim/real" in ms of each of `names` (side_by_side's columns), the median over the points of each group of
+    `by` (task, λ, then any others)."""
+    groups = []
+    for (task, lam, *rest), g in t.groupby(by, sort=False):
+        cells = [f"{name} {g[f'{prefix} {name} sim'].median():.2f}/{g[f'{prefix} {name} real'].median():.2f}"
+                 for name in names]
+        groups.append(" ".join([task, f"λ={lam}", *map(str, rest), *cells]))
+    return "; ".join(groups)
 
 
 def run_columns(t: pd.DataFrame) -> list[str]:

@@ -42,6 +42,14 @@ UPDATE_COLUMNS = {"version": "int64", "n_gradients": "int64", "lr": "float64", "
 METRIC_COLUMNS = {"epoch": "float64", "t": "float64", "train_loss": "float64", "test_error": "float64"}
 STALENESS_COLUMNS = {"staleness": "int64", "count": "int64"}
 LEARNER_COLUMNS = {"learner": "int64", "gradients": "int64", "mean_staleness": "float64"}
+# The parts of a gradient's push → applied as shard 0 sees them, mean seconds over its applied gradients in run.json
+# (runtime.push_path, sim.push_path): both drivers time the same three, so each part of a prediction can be held
+# against a real run's.
+PUSH_PATH = {
+    "received": "from t_push until a receive thread has the whole message (the link, gloo, that thread's wake-up)",
+    "queued": "in the inbox until the message loop takes it (the loop busy, or waking up)",
+    "served": "from then until applied (the protocol, a batch filling up, the update)",
+}
 SCHEMA = {
     "gradients.csv": GRADIENT_COLUMNS, "updates.csv": UPDATE_COLUMNS, "metrics.csv": METRIC_COLUMNS,
     "staleness.csv": STALENESS_COLUMNS, "learners.csv": LEARNER_COLUMNS,

@@ -23,7 +23,7 @@ from rudra.models import evaluate, load_dataset
 from rudra.models.step import FlatNet
 from rudra.models.size import BYTES_PER_PARAMETER
 from rudra.protocol import ParameterServer, TraceWriter, Update, write_run_json
-from rudra.protocol.trace import run_inputs, run_outcome, software_versions
+from rudra.protocol.trace import PUSH_PATH, run_inputs, run_outcome, software_versions
 
 from . import checkpoint
 from .plan import Plan
@@ -76,13 +76,6 @@ class SliceSender:
 
     def failed(self, server: ShardServer, reason: str) -> None:
         pass
-
-
-PUSH_PATH = {  # the parts of a gradient's push → applied, as shard 0 sees them
-    "received": "from t_push until a receive thread has the whole message (the link, gloo, that thread's wake-up)",
-    "queued": "in the inbox until the message loop takes it (the loop busy, or waking up)",
-    "served": "from then until applied (the protocol, a batch filling up, the update)",
-}
 
 
 class Reporter:

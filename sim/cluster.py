@@ -179,6 +179,11 @@ class Cluster:
         self.ready = [0.0] * lam                       # when the last weights of the current pull arrived so far
         self.t_pull = [0.0] * lam                      # when the current pull was asked for (full trace, adv*)
         self.times: dict[tuple[int, int], tuple] = {}  # (learner, step) -> its gradient's times (full trace)
+        # full trace: shard 0's (arrival, taken in) of each learner's gradients not applied yet, oldest first (a
+        # learner's are applied in the order they came), and over the applied ones the sums of PUSH_PATH's parts
+        # (received, queued, served) and their count
+        self.taken: list[deque[tuple[float, float]]] = [deque() for _ in range(lam)] if self.full else []
+        self.path = [0.0, 0.0, 0.0, 0]
         if self.overlap:  # what is on its way to each learner, told at arrival (module docstring)
             self.incoming = [[-1] * lam for _ in range(S)]  # versions sent, per shard
             self.pieces = [S] * lam                    # shards still to send the current pull's weights
@@ -305,11 +310,16 @@ class Cluster:
     def _serve(self, s: int, items: list, t: float) -> None:
         """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
         shard = self.shards[s]
+        arrived = t
         if shard.free > t:
             t = shard.free
         elif shard.node is not None:  # its loop waits on the inbox: the receive thread wakes it (sim/cores.py)
             t += shard.node.woken(t, handed=True)
         start, node = t, shard.node
+        if self.taken and not s:
+            for l, j, _ in items:
+                if j is not None:
+                    self.taken[l].append((arrived, start))
         recv, push, send, f = self.costs
         if node is not None:  # slower while the processes it shares cores with work
             f = node.factor(t)
@@ -368,7 +378,10 @@ class Cluster:
         if not main:
             return
         if self.writer is not None:
-            self.writer.update(update, t, self._times_of(update) if self.full else ())
+            times = self._times_of(update) if self.full else ()
+            if times:
+                self._path(update, times, t)
+            self.writer.update(update, t, times)
         done = shard.ps.gradients_applied
         if done >= self._next_tick:  # ticks never pass the target, so it is checked only here
             self._bar.update(min(done, self.target) - self._bar.n)
@@ -382,6 +395,17 @@ class Cluster:
         """The times of each gradient of the update (full trace), taken off the side table."""
         times = self.times
         return [times.pop((a.learner, a.step)) for a in update.gradients]
+
+    def _path(self, update: Update, times: list[tuple], t: float) -> None:
+        """Add the push path (protocol.trace.PUSH_PATH) of the update's gradients, applied at t, to the sums; `times`
+        are theirs from the side table (t_push last)."""
+        path, taken = self.path, self.taken
+        for a, stamps in zip(update.gradients, times):
+            arrived, start = taken[a.learner].popleft()
+            path[0] += arrived - stamps[3]
+            path[1] += start - arrived
+            path[2] += t - start
+        path[3] += len(times)
 
     # --- learner side -------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ simulator's own figures under "sim".
   cpu_seconds              CPU the model charged, in a real run's runtime.cpu_seconds shape: "learners" (all of
                            each one's), "learners_compute" (its computes'), "server" (per shard): work booked
                            as it starts, without the time sharing a node stretches it by
+  push_path                where shard 0's push → applied goes, as a real run's runtime.push_path: mean seconds
+                           received, queued, served over the applied gradients (protocol.trace.PUSH_PATH; null
+                           each without a full trace)
   stragglers               learners slowed by straggler_fraction
   speedup                  gradients/s over that of one learner of the cluster's mean speed on the same
                            cluster (null if not simulated)
@@ -17,7 +20,7 @@ simulator's own figures under "sim".
 from __future__ import annotations
 
 from rudra.protocol import staleness_summary
-from rudra.protocol.trace import run_outcome
+from rudra.protocol.trace import PUSH_PATH, run_outcome
 
 from .cluster import Cluster
 
@@ -39,6 +42,7 @@ def extras(c: Cluster, baseline_rate: float | None) -> dict:
     """The simulator's own figures; `baseline_rate` is λ = 1's gradients/s (None: not simulated)."""
     t = c.t_end
     s0 = c.shards[0]
+    *sums, n = c.path
     mean0 = staleness_summary(c.writer.histogram)["mean"] if c.writer is not None else None
     return {
         "shard_staleness_mean": [mean0 if sh.index == 0 else sh.sigma_sum / sh.gradients if sh.gradients else None
@@ -49,6 +53,7 @@ def extras(c: Cluster, baseline_rate: float | None) -> dict:
         "learner_compute_utilisation": _share(c.compute_seconds, t * c.lam),
         "cpu_seconds": {"learners": c.learner_cpu, "learners_compute": c.learner_compute_cpu,
                         "server": [sh.cpu for sh in c.shards]},
+        "push_path": dict(zip(PUSH_PATH, (part / n if n else None for part in sums))),
         "stragglers": c.compute.stragglers,
         "speedup": s0.gradients / t / baseline_rate if baseline_rate and t > 0 else None,
     }

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quantity, figure, gap_quantity,
-                                    phase_quantity, staleness_distribution, tv_distance)
+                                    phase_quantity, push_path_quantity, staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, steady_gradients
 from rudra.cli import main
+from rudra.protocol.trace import PUSH_PATH
 from rudra.runtime.versions import cpu_ticks
 from tests.analysis.conftest import EXAMPLE, relabel_real, simulate
 from tests.analysis.test_timeline import check_format
@@ -26,8 +27,8 @@ def test_table_has_every_cell_filled(runs, tmp_path, capsys):
     assert "total variation distance" in out
     md = (tmp_path / "compare.md").read_text().splitlines()
     table = [line for line in md if line.startswith("| ")]
-    # full traces: phases, cycle, the gaps' quantiles; CPU
-    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(GAP_QUANTILES) + len(PARTS)
+    # full traces: phases, cycle, the gaps' quantiles, the push path's parts; CPU
+    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(GAP_QUANTILES) + len(PUSH_PATH) + len(PARTS)
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == len(HEADER) and all(cells)
@@ -170,6 +171,21 @@ def test_gap_rows_are_each_runs_quantiles_of_its_learners_gaps(runs):
         row = rows[gap_quantity(name)]
         assert row.predicted == pytest.approx(1e3 * gap_quantiles(steady_gradients(runs["sim"]))[name])
         assert row.measured == pytest.approx([1e3 * gap_quantiles(steady_gradients(d))[name] for d in runs["real"]])
+
+
+def test_push_path_rows_hold_each_runs_parts_of_push_to_applied(runs, tmp_path):
+    """The push path rows are each run's received, queued and served, in ms, and add up to its phase push →
+    applied over all its gradients; a run without them (a simulation with a summary trace) leaves them out."""
+    rows = {r.quantity: r for r in compare(runs["sim"], runs["real"]).rows}
+    sim = json.loads((runs["sim"] / "run.json").read_text())["sim"]["push_path"]
+    for part in PUSH_PATH:
+        assert rows[push_path_quantity(part)].predicted == pytest.approx(1e3 * sim[part])
+    for k, d in enumerate(runs["real"]):
+        g = pd.read_csv(d / "gradients.csv")
+        assert sum(rows[push_path_quantity(part)].measured[k] for part in PUSH_PATH) == pytest.approx(
+            1e3 * (g.t_applied - g.t_push).mean())
+    small = simulate(tmp_path / "small", "protocol.learners=3", "sim.trace=summary")
+    assert not any(r.quantity.startswith("push → applied:") for r in compare(small, runs["real"]).rows)
 
 
 def test_cpu_rows_hold_what_each_side_charged_per_gradient(runs, tmp_path):

@@ -40,12 +40,15 @@ def test_same_seed_same_bytes(run_sim):
 
 
 def test_summary_trace_writes_histograms_not_rows(run_sim):
-    """trace = "summary": no gradients.csv; staleness.csv and learners.csv hold the same counts as a full run."""
+    """trace = "summary": no gradients.csv; staleness.csv and learners.csv hold the same counts as a full run, and
+    the summary is the same but for the push path, which is timed from the full trace's rows."""
     full = run_sim({"learners": 4}, cluster=JITTERY)
     small = run_sim({"learners": 4}, cluster=JITTERY, sim={"trace": "summary"})
     assert not (small.out / "gradients.csv").exists()
     assert small.csv("staleness").equals(full.csv("staleness"))
     assert small.csv("learners").equals(full.csv("learners"))
+    for run in (small, full):
+        del run.summary["sim"]["push_path"]
     assert small.summary == full.summary
 
 
@@ -89,3 +92,25 @@ def test_many_learners_stay_cheap(tmp_path):
              out=tmp_path, config={}, progress=False)
     s = summarize(tmp_path)
     assert s["gradients"] == 40_000 and s["staleness"]["mean"] > 10_000 and len(s["learner_gradients"]) == 20_000
+
+
+SHARED = {**JITTERY, "nodes": 1, "server_node": "shared", "cores_per_node": 2, "wakeup": [2e-4, 5e-4],
+          "tick_seconds": 0.004, "recv_seconds": 2e-5, "push_seconds": 1e-4, "send_seconds": 3e-5}
+
+
+@pytest.mark.parametrize("protocol, cluster", [
+    ({"name": "hardsync", "learners": 4}, JITTERY),
+    ({"name": "softsync", "learners": 6, "n": 2}, SHARED),  # a busy shared node: waits for a core and the loop
+    ({"name": "async", "learners": 5, "architecture": "adv*", "shards": 2}, SHARED),
+    ({"name": "async", "learners": 3, "architecture": "adv", "shards": 2}, {**JITTERY, "fan_in": 2}),  # a tree
+])
+def test_push_path_parts_add_up_to_push_to_applied(run_sim, protocol, cluster):
+    """sim.push_path, as a real run's runtime.push_path: received, queued and served are each at least 0 and
+    their means add up to the mean t_push → t_applied of the trace; without a full trace each is null."""
+    r = run_sim(protocol, cluster=cluster, samples=600)
+    g, path = r.csv("gradients"), r.summary["sim"]["push_path"]
+    assert set(path) == {"received", "queued", "served"} and min(path.values()) >= 0
+    assert sum(path.values()) == pytest.approx((g.t_applied - g.t_push).mean(), rel=1e-9)
+    assert path["received"] >= cluster["latency"]
+    small = run_sim(protocol, cluster=cluster, samples=600, sim={"trace": "summary"})
+    assert small.summary["sim"]["push_path"] == dict.fromkeys(path)
