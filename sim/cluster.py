@@ -2,10 +2,14 @@
 
 Few events per gradient, no per-gradient processes: events are SimPy Timeouts
 with callbacks, everything between them is computed analytically:
-  * a shard is a FIFO queue with a clock: it serves messages in arrival order,
-    so the protocol is asked once a message's arrival is known and its decisions
-    take effect at max(arrival, shard free) plus its costs: per message received,
-    per Update, per weights message sent;
+  * a shard is a FIFO queue with a clock (its message loop): it serves messages
+    in arrival order, so the protocol is asked once a message's arrival is known
+    and its decisions take effect at max(arrival, shard free) plus its costs:
+    per gradient received, per Update, per weights message sent. A message
+    arrives once its sender's receive thread has taken it in (recv_seconds),
+    beside the loop, as the runtime's one thread per peer does: charged to the
+    loop, a real run's push path read 0 ms received and twice the real served
+    at λ = 1, and the loop queued λ messages' receiving after a hardsync release;
   * transfers are timed by sim/network.py (FIFO serialisation per NIC);
   * processes that share a node's cores (sim/cores.py): their computes end when
     processor sharing says, and their shard's costs are stretched.
@@ -308,28 +312,35 @@ class Cluster:
             self.shards[s].ends.append(self.shards[s].free)
 
     def _serve(self, s: int, items: list, t: float) -> None:
-        """Messages reach shard s at t: the protocol decides, the shard's clock times the decisions."""
+        """Messages reach shard s at t: its receive thread takes them in, then the protocol decides and the
+        shard's clock times the decisions."""
         shard = self.shards[s]
+        node = shard.node
+        recv, push, send, f = self.costs
+        if recv:  # the sender's receive thread takes the message in before the loop sees it (runtime/inbox.py)
+            g = node.factor(t) if node is not None else 1.0
+            if node is not None:
+                node.serve(t, t + recv * g, g)
+            t += recv * g
+            shard.cpu += recv
         arrived = t
         if shard.free > t:
             t = shard.free
-        elif shard.node is not None:  # its loop waits on the inbox: the receive thread wakes it (sim/cores.py)
-            t += shard.node.woken(t, handed=True)
-        start, node = t, shard.node
+        elif node is not None:  # its loop waits on the inbox: the receive thread wakes it (sim/cores.py)
+            t += node.woken(t, handed=True)
+        start = t
         if self.taken and not s:
             for l, j, _ in items:
                 if j is not None:
                     self.taken[l].append((arrived, start))
-        recv, push, send, f = self.costs
         if node is not None:  # slower while the processes it shares cores with work
             f = node.factor(t)
-            recv, push, send = recv * f, push * f, send * f
-        if (recv or push) and items[0][1] is not None:
-            t += recv + push * len(items)  # one push message, however many gradients a tree summed into it
+            push, send = push * f, send * f
+        if push and items[0][1] is not None:
+            t += push * len(items)  # one push message, however many gradients a tree summed into it
         ps = shard.ps
         for l, j, pull in items:
-            if j is None:
-                t += recv  # a pull request: a message of its own
+            if j is None:  # a pull request
                 decisions = ps.pull(l)
             elif pull:  # the pull is answered after the push is processed
                 decisions = ps.push(l, j)

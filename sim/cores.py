@@ -9,9 +9,10 @@ its speed alone. slowdown(k) is `slowdown[k-1]` as `rudra calibrate` measured
 it (beyond the list: its last value × k / its length), or processor sharing
 over `cores_per_node`, max(1, k / cores). Learner computes on a shared node are
 jobs under exactly that sharing (SimPy events at each arrival and completion);
-a server shard's work (per message received and sent, per update) is timed by
-its own clock as before, stretched by slowdown(k + 1) for the k processes busy
-when it starts, and counts as a busy process for the computes while it runs.
+a server shard's work (its receive threads' per message received, its loop's
+per gradient, per update and per message sent) is timed by its own clock as
+before, stretched by slowdown(k + 1) for the k processes busy when it starts,
+and counts as a busy process for the computes while it runs.
 Its time is fixed when it is timed, so computes that start while it runs
 cannot slow it; they get the cores it leaves instead (it holds 1/factor of
 one), so the node never does more work than its cores can.

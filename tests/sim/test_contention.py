@@ -238,16 +238,16 @@ def test_a_compute_ending_as_server_work_takes_every_core_ends_then():
 
 def test_a_push_queued_behind_its_servers_work_waits_no_longer_than_that_work(run_sim):
     """hardsync, λ = 2 on a 2-core node with its server (a core idle): both learners compute T and push at once.
-    The first push finds nothing else busy and is taken in at once; the second's receive thread finds its core
-    held by the server's work on the first with chance 1/2, and then waits until that work ends, no longer: the
-    server takes it in next either way, and every round is exactly T + 2 R. (With a wait of its own, of mean
-    wakeup = 5 ms, a quarter of the rounds or more were longer.)"""
-    t, r = 0.01, 0.002
+    The first push finds nothing else busy and the loop takes it in at once (P); the second's receive thread
+    finds its core held by the loop's work on the first with chance 1/2, and then waits until that work ends, no
+    longer: the loop takes it in next either way, and every round is exactly T + 2 P. (With a wait of its own, of
+    mean wakeup = 5 ms, a quarter of the rounds or more were longer.)"""
+    t, p = 0.01, 0.002
     run = run_sim({"name": "hardsync", "learners": 2},
-                  cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
+                  cluster={"sample_seconds": t, "push_seconds": p, "nodes": 1, "server_node": "shared",
                            "cores_per_node": 2, "wakeup": [0.005], "tick_seconds": 0.004}, samples=40)
     rounds = np.diff(run.csv("updates").t.to_numpy())
-    assert rounds.tolist() == pytest.approx([t + 2 * r] * len(rounds))
+    assert rounds.tolist() == pytest.approx([t + 2 * p] * len(rounds))
 
 
 def test_while_a_core_is_idle_the_wait_is_the_runners_burst_up_to_the_next_tick():
@@ -282,17 +282,17 @@ def test_a_thread_handed_the_message_waits_only_once_every_core_is_busy():
 
 
 def test_a_message_wakes_the_shards_loop_only_when_the_loop_is_idle(run_sim, monkeypatch):
-    """hardsync, λ = 2 on a 2-core node with its server, R per message received; woken threads wait 0 and a
-    handed one D. Both learners push at T: the first push finds the loop idle (waiting on its inbox), so it
-    waits D for the loop, then R; the second finds the loop busy with the first and is served after it without
-    a wake-up. Every round: T + D + 2R (without the loop's wake-up, T + 2R; woken for both pushes, T + 2D + 2R)."""
-    t, r, d = 0.01, 0.002, 0.003
+    """hardsync, λ = 2 on a 2-core node with its server, P of the loop's work per push; woken threads wait 0 and
+    a handed one D. Both learners push at T: the first push finds the loop idle (waiting on its inbox), so it
+    waits D for the loop, then P; the second finds the loop busy with the first and is served after it without
+    a wake-up. Every round: T + D + 2P (without the loop's wake-up, T + 2P; woken for both pushes, T + 2D + 2P)."""
+    t, p, d = 0.01, 0.002, 0.003
     monkeypatch.setattr(Node, "woken", lambda self, at, handed=False, takes=0.0: d if handed else 0.0)
     run = run_sim({"name": "hardsync", "learners": 2},
-                  cluster={"sample_seconds": t, "recv_seconds": r, "nodes": 1, "server_node": "shared",
+                  cluster={"sample_seconds": t, "push_seconds": p, "nodes": 1, "server_node": "shared",
                            "cores_per_node": 2, "wakeup": [0.005]}, samples=40)
     rounds = np.diff(run.csv("updates").t.to_numpy())
-    assert rounds.tolist() == pytest.approx([t + d + 2 * r] * len(rounds))
+    assert rounds.tolist() == pytest.approx([t + d + 2 * p] * len(rounds))
 
 
 def test_a_receiver_that_gets_a_computes_core_takes_its_work_from_that_compute():

@@ -81,22 +81,26 @@ def test_server_work_competes_with_compute_for_a_shared_core(run_sim):
 
 
 def test_server_costs_per_message(run_sim):
-    """λ = 1 base, no network: each step is compute, then the server receives the push (recv), applies it (U)
-    and sends the weights (send): updates one T + recv + U + send apart. The first pull costs recv + send and the
-    weights sent after the stopping update fall outside the run: busy 10(recv + U + send) + recv of 10 steps + recv."""
+    """λ = 1 base, no network: each step is compute, then the server's receive thread takes the push in (recv),
+    its message loop applies it (U) and sends the weights (send): updates one T + recv + U + send apart. The loop
+    is busy U + send a step (the first pull costs it send, and the weights sent after the stopping update fall
+    outside the run) over a run of 10 steps and the first pull's recv; the server's CPU holds every recv too."""
     recv, send = 0.001, 0.002
     r = run_sim({"learners": 1}, cluster={"sample_seconds": T, "update_seconds": U, "recv_seconds": recv,
                                          "send_seconds": send}, sim={"max_updates": 10})
     step = T + recv + U + send
     assert r.csv("updates").t.diff().dropna().tolist() == pytest.approx([step] * 9)
-    assert r.summary["sim"]["server_utilisation"][0] == pytest.approx((10 * (recv + U + send) + recv) / (10 * step + recv))
+    assert r.summary["sim"]["server_utilisation"][0] == pytest.approx(10 * (U + send) / (10 * step + recv))
+    assert r.summary["sim"]["push_path"]["served"] == pytest.approx(U)  # received: recv, less what ends the step
+    assert r.summary["sim"]["cpu_seconds"]["server"][0] == pytest.approx(11 * recv + 10 * (U + send) + send)
 
 
-def test_a_saturated_server_runs_at_one_gradient_per_message_cycle(run_sim):
-    """async λ = 8 with a server slower than its learners: recv + U + send per gradient bounds the rate."""
+def test_a_saturated_server_runs_at_one_gradient_per_loop_cycle(run_sim):
+    """async λ = 8 with a server slower than its learners: its message loop's U + send per gradient bounds the
+    rate; the receive threads, one per learner, take the pushes in (recv) beside it."""
     recv, send = 0.001, 0.002
     r = run_sim({"name": "async", "learners": 8}, cluster={"sample_seconds": T, "update_seconds": U,
                                                           "recv_seconds": recv, "send_seconds": send},
                 sim={"trace": "summary"}, samples=4000)
     assert r.summary["sim"]["server_utilisation"][0] == pytest.approx(1.0, rel=2e-3)
-    assert r.summary["gradients_per_second"] == pytest.approx(1 / (recv + U + send), rel=2e-3)
+    assert r.summary["gradients_per_second"] == pytest.approx(1 / (U + send), rel=2e-3)
