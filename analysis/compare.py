@@ -8,9 +8,10 @@ randomness. The staleness distributions are compared by total variation distance
 TV = ½ Σ_σ |p_sim(σ) − p_real(σ)|, with the real runs pooled; the largest TV between two real runs
 is their own noise floor. With full traces, the table also splits a gradient's time into phases
 (analysis/phases.py: compute, exchange, push → applied, the learner's cycle), so an error in time per
-epoch shows which part of the cluster model it comes from, push → applied split as shard 0 timed it (received,
-queued, served); where both sides counted CPU (analysis/cpu.py),
-the CPU per gradient each charged tells a cost misread from a wait mispredicted. One figure overlays both:
+epoch shows which part of the cluster model it comes from, splits push → applied as shard 0 timed it
+(received, queued, served), and counts a learner's pulls per gradient (under adv*: the fewer, the staler);
+where both sides counted CPU (analysis/cpu.py), the CPU per gradient each charged tells a cost misread
+from a wait mispredicted. One figure overlays both:
 staleness, updates against time, per-learner throughput, and with full traces the phases.
 """
 from __future__ import annotations
@@ -31,7 +32,8 @@ from rudra.protocol.trace import PUSH_PATH
 
 from . import figures
 from .cpu import PARTS, cpu_per_gradient
-from .phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases, push_path, steady_gradients
+from .phases import (CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, phases, pulls_per_gradient, push_path,
+                     steady_gradients)
 from .runs import kind_of
 from .summary import summarize
 from .trace import TraceError, read_csv
@@ -223,6 +225,7 @@ def compare(sim: str | Path, real: list[str | Path], also: list[str | Path] = ()
                  for name in (*PHASES, CYCLE)]
         gaps = {d: gap_quantiles(g) for d, g in steady.items()}
         rows += [row(gap_quantity(name), "ms", lambda d, name=name: 1e3 * gaps[d][name]) for name in GAP_QUANTILES]
+        rows.append(row(PULLS, "pulls", lambda d: pulls_per_gradient(steady[d])))
     path = {d: push_path(summaries[d]) for d in summaries}
     if None not in path.values():  # both drivers timed shard 0's push path: which part of push → applied is off
         rows += [row(push_path_quantity(part), "ms", lambda d, part=part: 1e3 * path[d][part]) for part in PUSH_PATH]
@@ -245,6 +248,9 @@ def phase_quantity(name: str) -> str:
 def gap_quantity(name: str) -> str:
     """The table's quantity for the gap quantile `name` (analysis/phases.py: GAP_QUANTILES)."""
     return f"gap to the next compute, {name}"
+
+
+PULLS = "pulls per gradient"  # the table's quantity for analysis/phases.py pulls_per_gradient
 
 
 def push_path_quantity(part: str) -> str:

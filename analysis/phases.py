@@ -63,6 +63,13 @@ def gap_quantiles(g: pd.DataFrame | None) -> dict[str, float] | None:
     return {name: float(np.quantile(gaps, q)) for name, q in GAP_QUANTILES.items()}
 
 
+def pulls_per_gradient(g: pd.DataFrame) -> float:
+    """Pulls over the steady gradients `g` (steady_gradients, not empty): each learner's distinct t_pull over its
+    gradients. 1 where every gradient pulls its weights (base, adv); under adv* a learner computes on until fresh
+    weights come, so the longer a pull takes, the fewer there are and the staler its gradients."""
+    return float(g.groupby("learner").t_pull.nunique().sum() / len(g))
+
+
 def push_path(summary: dict) -> dict[str, float] | None:
     """Mean seconds of each part of shard 0's push → applied (PUSH_PATH: received, queued, served) as the run
     recorded them (runtime.push_path, sim.push_path), or None where it has none (a simulation without a full

@@ -16,7 +16,9 @@ distributions (each side pooled), and the learner cycle's error split into what 
 and the rest of the cycle add to it (rudra.analysis.phases), which names the part of the model an error comes from,
 the CPU per gradient the model charged against the real runs' (rudra.analysis.cpu: a cost misread, or a wait
 mispredicted with the costs right), the quantiles of a learner's gap from a compute's end to its next compute
-(the waits' shape, which the means hide), and the error by task and λ for each calibration and its run, which
+(the waits' shape, which the means hide), shard 0's push → applied in its three parts (received, queued for the
+message loop, served: which wait is off), a learner's pulls per gradient where they are fewer than one (adv*: the
+fewer, the staler), and the error by task and λ for each calibration and its run, which
 tells a model's error (every column) from one calibration's misreading (one column). The λ = 1 points are the drift
 control: calibrate measures that very setting, so their error is what the machine changed between calibration and
 run. Beside each point: the most CPU time a hypervisor took during one of its real runs (run.json runtime.stolen),
@@ -39,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rudra.analysis.compare import (compare, cpu_quantity, gap_quantity, phase_quantity, push_path_quantity,
-                                    staleness_distribution, tv_distance)
+from rudra.analysis.compare import (PULLS, compare, cpu_quantity, gap_quantity, phase_quantity,
+                                    push_path_quantity, staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS as CPU_PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES
 from rudra.protocol.trace import PUSH_PATH
@@ -186,6 +188,7 @@ def point_rows(pairs: list[tuple[list[Result], Result]]) -> list[dict]:
         row |= cpu_errors(paired)
         row |= side_by_side(paired, "gap", {name: gap_quantity(name) for name in GAP_QUANTILES})
         row |= side_by_side(paired, "path", {part: push_path_quantity(part) for part in PUSH_PATH})
+        row |= side_by_side(paired, "pulls", {"per gradient": PULLS})
         every = dict.fromkeys(d for seeded in sims for d in seeded)
         row |= {"TV": tv_distance(staleness_distribution(*every), pooled.sigma_real),
                 "TV real-real": pooled.tv_between_real,
@@ -300,6 +303,7 @@ def verdict(t: pd.DataFrame, targets: dict) -> list[str]:
         *([cpu_line(t)] if f"cpu {CPU_PARTS[0]} error" in t else []),
         *([gap_line(t)] if f"gap {next(iter(GAP_QUANTILES))} sim" in t else []),
         *([path_line(t)] if f"path {next(iter(PUSH_PATH))} sim" in t else []),
+        *([pulls_line(t)] if len(fewer_pulls(t)) else []),
         *([by_run_line(t)] if "s/epoch error 2" in t else []),
         *([drift_line(t)] if (t["λ"] == 1).any() and (t["λ"] > 1).any() else []),
         *([f"the calibrations' own spread (predicted time per epoch, max − min ÷ mean, over the calibrations a "
@@ -354,6 +358,22 @@ def path_line(t: pd.DataFrame) -> str:
     return ("push → applied as shard 0 timed it (received: on the way and the receive thread's wake; queued: for "
             "the message loop; served: to applied, a batch filling up included), sim/real in ms by task, λ and "
             "protocol (median over points): " + sides(t, "path", PUSH_PATH, ["task", "λ", "protocol"]))
+
+
+def pulls_line(t: pd.DataFrame) -> str:
+    """How often a learner pulls, sim against real by task, λ and architecture (median over the points): under
+    adv* a learner computes on until fresh weights come, so a pull that comes back sooner than a real one means
+    more pulls for its shards to answer and fresher weights (a smaller ⟨σ⟩)."""
+    return ("pulls (a learner's distinct t_pull over its gradients), sim/real by task, λ and architecture where "
+            "they are fewer than the gradients (median over points): "
+            + sides(fewer_pulls(t), "pulls", ["per gradient"], ["task", "λ", "arch"]))
+
+
+def fewer_pulls(t: pd.DataFrame) -> pd.DataFrame:
+    """The points where a side pulls less often than once per gradient (none without full traces)."""
+    if "pulls per gradient sim" not in t:
+        return t.iloc[:0]
+    return t[(t["pulls per gradient sim"] < 1) | (t["pulls per gradient real"] < 1)]
 
 
 def sides(t: pd.DataFrame, prefix: str, names, by: list[str]) -> str:

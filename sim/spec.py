@@ -114,7 +114,8 @@ class ClusterSpec:
     server_bandwidth: float | None = field(
         default=None, metadata={"gt": 0.0, "doc": "bytes/s of each server shard's NIC per direction; left out: infinite"})
     recv_seconds: float = field(
-        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per message received (a push or a pull)"})
+        default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per message received (a push or a pull), by "
+                                                  "its sender's receive thread beside the message loop"})
     push_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "server CPU seconds per gradient received besides its message's "
                                                   "recv_seconds (the protocol's bookkeeping per gradient)"})

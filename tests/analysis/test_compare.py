@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from rudra.analysis.compare import (HEADER, QUANTITIES, Row, compare, cpu_quantity, figure, gap_quantity,
+from rudra.analysis.compare import (HEADER, PULLS, QUANTITIES, Row, compare, cpu_quantity, figure, gap_quantity,
                                     phase_quantity, push_path_quantity, staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES, PHASES, gap_quantiles, steady_gradients
@@ -27,8 +27,9 @@ def test_table_has_every_cell_filled(runs, tmp_path, capsys):
     assert "total variation distance" in out
     md = (tmp_path / "compare.md").read_text().splitlines()
     table = [line for line in md if line.startswith("| ")]
-    # full traces: phases, cycle, the gaps' quantiles, the push path's parts; CPU
-    assert len(table) == 1 + len(QUANTITIES) + len(PHASES) + 1 + len(GAP_QUANTILES) + len(PUSH_PATH) + len(PARTS)
+    # full traces: phases, cycle, the gaps' quantiles, pulls per gradient, the push path's parts; CPU
+    assert len(table) == (1 + len(QUANTITIES) + len(PHASES) + 1 + len(GAP_QUANTILES) + 1 + len(PUSH_PATH)
+                          + len(PARTS))
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert len(cells) == len(HEADER) and all(cells)
@@ -186,6 +187,19 @@ def test_push_path_rows_hold_each_runs_parts_of_push_to_applied(runs, tmp_path):
             1e3 * (g.t_applied - g.t_push).mean())
     small = simulate(tmp_path / "small", "protocol.learners=3", "sim.trace=summary")
     assert not any(r.quantity.startswith("push → applied:") for r in compare(small, runs["real"]).rows)
+
+
+def test_pulls_per_gradient_count_each_learners_pulls(runs, tmp_path):
+    """Under base every gradient pulls its weights: 1 on both sides. Under adv* a learner computes on until fresh
+    weights come: fewer pulls than gradients, each a distinct t_pull of its learner."""
+    rows = {r.quantity: r for r in compare(runs["sim"], runs["real"]).rows}
+    assert rows[PULLS].predicted == 1.0 and rows[PULLS].measured == (1.0, 1.0, 1.0)
+    sim = simulate(tmp_path / "star", "protocol.learners=3", "protocol.architecture=adv*", "protocol.shards=2",
+                   "cluster.latency=0.002")
+    pulls = {r.quantity: r for r in compare(sim, [relabel_real(sim, tmp_path / "real")]).rows}[PULLS].predicted
+    g = steady_gradients(sim)
+    assert 0 < pulls < 1 and pulls == pytest.approx(
+        sum(len(set(x.t_pull)) for _, x in g.groupby("learner")) / len(g))
 
 
 def test_cpu_rows_hold_what_each_side_charged_per_gradient(runs, tmp_path):
