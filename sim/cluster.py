@@ -661,6 +661,7 @@ class Cluster:
         for d in decisions:
             if d is PUSH:
                 self._carried(l)
+                self._exchanged(l)
                 if self.full:
                     self.times[(l, m.pushes - 1)] = (self.pulled_at[l], t0, t1, t)
                 self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed_overlap)
@@ -671,21 +672,32 @@ class Cluster:
                 for s in range(self.S):
                     arrive = self._reached(l, s, t + self.net.request_delay, True, push=False)
                     self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
-            else:  # COMPUTE
-                c, x, start = self.compute_times[l] * self.jitter(), self.exchange, t
+            else:  # COMPUTE: the exchange is its push and pull threads' (_exchanged), not the compute thread's
+                c, start = self.compute_times[l] * self.jitter(), t
                 if self.cold is not None:
                     c += self.cold[l](t - self.ended[l])
                 if self.ramp:
                     start += self._ramp(l)
                 nodes = self.learner_nodes
                 if nodes is not None and nodes[l] is not None:
-                    work, share = nodes[l].cost(c, x)
+                    work, share = nodes[l].cost(c)
                     self._booked(l, work, share)
                     nodes[l].compute(start, work,
                                      lambda t2, t0=start, share=share: self._shared_computed(l, t0, t2, share))
                 else:
                     self.compute_seconds += c
                     self.learner_compute_cpu[l] += c
-                    self.learner_cpu[l] += c + x
+                    self.learner_cpu[l] += c
                     self.ended[l] = start + c
-                    self._at(start + c + x, (l, start, start + c, start + c + x), self._overlap_computed)
+                    self._at(start + c, (l, start, start + c, start + c), self._overlap_computed)
+
+    def _exchanged(self, l: int) -> None:
+        """adv*: learner l hands a gradient to its push thread. Its exchange (sending it, taking in the next
+        weights) is that thread's and its pull threads' CPU, beside its computes: on a shared node core time,
+        inflated as there (sim/cores.py), and never on its compute thread's way."""
+        nodes = self.learner_nodes
+        node = nodes[l] if nodes is not None else None
+        work = self.exchange * (node.exchange_inflation if node is not None else 1.0)
+        if node is not None and work:
+            node.background(work)
+        self.learner_cpu[l] += work

@@ -55,7 +55,8 @@ class ClusterSpec:
     exchange_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient besides computing it (taking "
                                                   "in the weights, filling and sending the push), spent before the "
-                                                  "push leaves; on a shared node it competes for the cores"})
+                                                  "push leaves (adv*: by its push and pull threads, beside its "
+                                                  "computes); on a shared node it competes for the cores"})
     exchange_shard_seconds: float = field(
         default=0.0, metadata={"min": 0.0, "doc": "learner CPU seconds per gradient for each server shard beyond "
                                                   "the first (one more push to fill and send, one more weights "

@@ -65,6 +65,21 @@ def test_adv_star_is_no_gain_when_communication_is_free(run_sim):
     assert star["staleness"]["mean"] > base["staleness"]["mean"]
 
 
+def test_adv_star_exchanges_on_its_push_and_pull_threads_beside_its_computes(run_sim):
+    """A learner's exchange X (sending its gradient, taking in the next weights) is its compute thread's under
+    base, T + X a step; adv*'s push and pull threads do it while the compute thread goes on: T a step, the same
+    CPU charged (on a shared node it still takes core time: tests/sim/test_cpu.py)."""
+    x = 0.004
+    base, star = (run_sim({"name": "async", "learners": 1, "architecture": arch},
+                          cluster={"sample_seconds": T, "exchange_seconds": x}, samples=60) for arch in ("base", "adv*"))
+    assert base.summary["gradients_per_second"] == pytest.approx(1 / (T + x), rel=0.01)
+    assert star.summary["gradients_per_second"] == pytest.approx(1 / T, rel=0.02)
+    steps = star.csv("gradients").t_compute_start.diff().dropna()
+    assert steps.to_numpy() == pytest.approx(T)
+    cpu = [r.summary["sim"]["cpu_seconds"]["learners"][0] / r.summary["gradients"] for r in (base, star)]
+    assert cpu[1] == pytest.approx(cpu[0], rel=0.03)
+
+
 def test_adv_star_learner_told_of_a_hold_stops_until_its_weights_arrive(run_sim):
     """adv* with max_staleness: a learner whose pull is held (it gets a Hold message) computes no further
     minibatch until that pull's weights arrive, so the bound lowers ⟨σ⟩ and costs gradients/s."""
