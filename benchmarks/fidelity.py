@@ -45,10 +45,10 @@ from rudra.analysis.compare import (PULLS, compare, cpu_quantity, gap_quantity, 
                                     push_path_quantity, staleness_distribution, tv_distance)
 from rudra.analysis.cpu import PARTS as CPU_PARTS
 from rudra.analysis.phases import CYCLE, GAP_QUANTILES
-from rudra.protocol.trace import PUSH_PATH
 from rudra.calibrate import calibrate
 from rudra.cli import progress_wanted
 from rudra.config import ConfigError, load
+from rudra.protocol.trace import PUSH_PATH
 from rudra.sweep import Result, report, sweep
 
 PLAN = Path(__file__).with_suffix(".toml")
@@ -377,8 +377,8 @@ def fewer_pulls(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def sides(t: pd.DataFrame, prefix: str, names, by: list[str]) -> str:
-    """"sim/real" in ms of each of `names` (side_by_side's columns), the median over the points of each group of
-    `by` (task, λ, then any others)."""
+    """"sim/real" of each of `names` (side_by_side's columns, in their own unit: ms for the gap and the path), the
+    median over the points of each group of `by` (task, λ, then any others)."""
     groups = []
     for (task, lam, *rest), g in t.groupby(by, sort=False):
         cells = [f"{name} {g[f'{prefix} {name} sim'].median():.2f}/{g[f'{prefix} {name} real'].median():.2f}"
