@@ -195,8 +195,9 @@ class Cluster:
             self.holds_due: dict[int, list[tuple[float, int]]] = {}  # learner -> (arrival, shard) of Holds
             self.pulled_at = [0.0] * lam               # when the weights in use were asked for
             self.handing: list[tuple[float, float]] = [(0.0, 0.0)] * lam  # (t0, t1) of the last gradient computed
-            self.channel = [[0.0] * lam for _ in range(S)]  # last arrival at shard s from learner l: one connection
-            # keeps its messages in order (a pull request never overtakes the push before it, nor a push another)
+            # when shard s's receive thread for learner l is free for l's next message: one connection keeps its
+            # messages in order, and a send waits for that thread's receive (_pushed_overlap)
+            self.channel = [[0.0] * lam for _ in range(S)]
             self.returns = [0.0] * lam                 # when the push in flight's blocking send returns
             if not self.net.leaf:  # a push waits for a free slot at its shards (_reached)
                 self.arrive = self._arrive_held
@@ -539,21 +540,52 @@ class Cluster:
             shard.cpu += self.server_offpath
 
     def _pushed_overlap(self, event) -> None:
-        """adv*: as _pushed; the push thread's send returns once the push has left the link and found its
-        slots."""
+        """adv*: learner l's push thread sends the gradient to each shard in turn (runtime/learner.py: _push_all).
+        A gloo send is a rendezvous: its bytes leave once the shard's receive thread for l has taken in l's
+        message before it and posted its receive again (`channel`), which l hears a request's delay later. The
+        send returns once its bytes are written and the shard found a slot for them (_reached); then the push
+        thread is free (`_sent`), and a pull waiting for it leaves (`_pull_leaves`)."""
         if self.stopped:
             return
-        l, t = event._value[:2]
-        self.returns[l] = t
-        self._pushed(event)
-        self._at(max(self.returns[l], self.net.up[l].free), l, self._sent)
+        l, t, versions = event._value[:3]
+        net = self.net
+        if net.leaf:  # a tree's node merges messages: no rendezvous with a shard's receive thread
+            self.returns[l] = t
+            self._pushed(event)
+            t = net.up[l].free
+        else:
+            for s, j in enumerate(versions):
+                ready = self.channel[s][l] + net.request_delay
+                if ready > t:
+                    t = ready
+                self.returns[l] = t
+                arrival = self._reached(l, s, hop(t, net.shard_bytes, net.up[l], net.shard_in[s], net.latency)[1],
+                                        False, push=True)
+                self._at(arrival, (s, ((l, j, False),), arrival), self.arrive)
+                t = max(self.returns[l], net.up[l].free)
+        if self.returns[l] < t:
+            self.returns[l] = t
+        self._at(self.returns[l], l, self._sent)
+
+    def _pull_leaves(self, event) -> None:
+        """adv*: learner l's pull threads ask every shard for weights once the pushes handed over before the pull
+        are sent (runtime/learner.py: a pull never overtakes them)."""
+        if self.stopped:
+            return
+        l = event._value
+        t = max(self.env._now, self.returns[l])
+        self.t_pull[l] = t
+        t += self.net.request_delay
+        for s in range(self.S):
+            arrive = self._reached(l, s, t, True, push=False)
+            self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
 
     def _reached(self, l: int, s: int, arrival: float, pull: bool, push: bool) -> float:
         """When learner l's message (a gradient, a pull or both), arriving at shard s at `arrival` by the network
         alone, is taken in: after the shard's receive thread for l waits for a core (busy message loop or not: the
         thread is its own; a compute holding that core loses the server's CPU for the message, sim/cores.py), and
-        (adv*) not before the messages sent before it on the same connection; an adv* push that finds no free
-        slot there also keeps its sender's send from returning until one is free."""
+        (adv*) not before that thread took in the message sent before it on the same connection; an adv* push that
+        finds no free slot there also keeps its sender's send from returning until one is free."""
         shard = self.shards[s]
         ends = shard.ends
         if ends is not None and not pull and len(ends) == ends.maxlen and ends[0] > arrival:  # a push: see above
@@ -565,7 +597,7 @@ class Cluster:
             channel = self.channel[s]
             if channel[l] > arrival:
                 arrival = channel[l]
-            channel[l] = arrival
+            channel[l] = arrival + self.costs[0]  # the receive thread takes it in, then posts its next receive
         return arrival
 
     # --- adv*: separate compute, push and pull threads ------------------------------------
@@ -667,11 +699,8 @@ class Cluster:
                 self._at(t, (l, t, m.pushed, False, t0, t1), self._pushed_overlap)
             elif d is ADOPT:
                 self.pulled_at[l] = self.t_pull[l]
-            elif d is PULL:
-                self.t_pull[l] = t
-                for s in range(self.S):
-                    arrive = self._reached(l, s, t + self.net.request_delay, True, push=False)
-                    self._at(arrive, (s, [(l, None, True)], arrive), self.arrive)
+            elif d is PULL:  # after a PUSH decided with it, whose event comes first at t
+                self._at(t, l, self._pull_leaves)
             else:  # COMPUTE: the exchange is its push and pull threads' (_exchanged), not the compute thread's
                 c, start = self.compute_times[l] * self.jitter(), t
                 if self.cold is not None:

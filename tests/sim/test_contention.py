@@ -381,8 +381,10 @@ def test_adv_star_pushes_wait_for_a_free_slot_at_a_slow_server(run_sim, protocol
     shard has a free slot (W = inbox_slots(λ, c)), so at most W messages plus one blocked push per learner wait
     there. Roughly, a gradient's σ is the updates ahead of it when it arrives (≤ W + λ) plus those during the
     blocked sends between its weights' version and its push (each waits for the oldest of a full window: ≤ W +
-    λ more); its 2T of compute covers < 1 update. Bound: 2(W + λ) (measured 25 of 26 for async, 12 of 28 for
-    c = 2), and max σ is the same at 400 and 2000 gradients: bounded, not growing with the run."""
+    λ more), plus as many while the pull that would refresh its weights waits for the blocked push before it
+    (a learner's pull never overtakes its push); its 2T of compute covers < 1 update. Bound: 3(W + λ)
+    (measured 31 of 39 for async, 15 of 42 for c = 2), and max σ is the same at 400 and 2000 gradients:
+    bounded, not growing with the run."""
     lam, U = 4, 10 * 0.001
     window = inbox_slots(lam, c)
     runs = [run_sim({**protocol, "learners": lam, "architecture": "adv*"},
@@ -390,7 +392,7 @@ def test_adv_star_pushes_wait_for_a_free_slot_at_a_slow_server(run_sim, protocol
             for n in (400, 2000)]
     for s in runs:
         assert s["gradients_per_second"] == pytest.approx(c / U, rel=0.02)
-        assert s["staleness"]["max"] <= 2 * (window + lam)
+        assert s["staleness"]["max"] <= 3 * (window + lam)
     assert runs[0]["staleness"]["max"] == runs[1]["staleness"]["max"]
     assert runs[1]["staleness"]["mean"] == pytest.approx(runs[0]["staleness"]["mean"], rel=0.1)
 
