@@ -96,10 +96,12 @@ def through(mu: int, at_mu, wide_mu: int, at_wide) -> tuple[np.ndarray, np.ndarr
 
 def crowd_exchange(m) -> list[float]:
     """The learner's exchange CPU per gradient beside j = 1, 2, … busy processes: at j = crowd, the median of
-    that reading and the shard pairs' one-shard ones (one reading alone where the run has one shard)."""
+    every reading beside processes paced as learners are (runtime/calibrate.py: exchange), the shard pairs'
+    one-shard ones among them; there the reading beside processes computing back to back is left out."""
     readings = list(m.busy_exchange)
-    if m.shard_pairs and 0 < m.crowd <= len(readings):
-        readings[m.crowd - 1] = float(np.median([readings[m.crowd - 1], *(one for one, _ in m.shard_pairs)]))
+    if 0 < m.crowd <= len(readings):
+        paced = m.paced_exchange or readings[m.crowd - 1:m.crowd]
+        readings[m.crowd - 1] = float(np.median([*paced, *(one for one, _ in m.shard_pairs)]))
     return readings
 
 
@@ -160,11 +162,17 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
     inflation, sample_inflation = split_inflation(m.interleaved, m.interleaved_wide, mu, m.wide_minibatch, inflation)
     # its exchange (CPU per gradient besides its computes) beside j busy processes, a node of n = j + 2, over beside
     # its server alone: far more than a compute's inflation (runtime/calibrate.py: waking); never cheaper with more.
-    # Up to j = cores only: beyond, those processes compute back to back, as no learner does, and the exchange
-    # beside them overstates a run's (the cnn's read 0.67-1.3 ms beside 3-4, its λ = 4 runs' 0.34-0.65 ms)
-    # One reading there spreads far (the cnn's beside 2: 0.27-1.04 ms); the shard pairs' one-shard readings are
-    # the same measurement (beside `crowd` processes paced alike), so that entry is the median of them all.
+    # Up to j = cores only, and there beside processes paced as learners are: beside processes computing back to
+    # back, as no learner does, it overstates a run's (the cnn's 1.72 ms beside 2, its λ = 4 runs' 1.04 ms). One
+    # reading spreads far (the cnn's beside 2: 0.27-1.04 ms), so that entry is the median of all taken there.
     exchange_beside = crowd_exchange(m)
+    crowd_note = ""  # where the entry at `crowd` comes from, if not its one reading
+    if m.crowd <= len(m.busy_exchange) and (m.paced_exchange or m.shard_pairs):
+        sources = ([f"{' '.join(f'{x * 1e3:.3g}' for x in m.paced_exchange)} ms beside {m.crowd} computing and "
+                    "pausing as learners do"] if m.paced_exchange else ["that reading"])
+        sources += [f"the {len(m.shard_pairs)} one-shard readings of the shard pairs"] if m.shard_pairs else []
+        crowd_note = f" (beside {m.crowd}, the median of {' and '.join(sources)}: " \
+                     f"{exchange_beside[m.crowd - 1] * 1e3:.3g} ms)"
     exchange_inflation = [1.0] if m.alone_exchange > 0 else []
     for x in exchange_beside[:m.cpus] if exchange_inflation else ():
         exchange_inflation.append(round(max(x / m.alone_exchange, exchange_inflation[-1]), 4))
@@ -339,9 +347,7 @@ def profile(exp: Experiment, m) -> tuple[dict, list[str]]:
          "waits until that one's burst ends (no tick_seconds)"),
         f"its CPU per gradient besides its computes, beside its server alone {m.alone_exchange * 1e3:.3g} ms and "
         f"beside those j processes {' '.join(f'{x * 1e3:.3g}' for x in m.busy_exchange)} ms"
-        + (f" (beside {m.crowd}, the median with the {len(m.shard_pairs)} one-shard readings of the shard pairs: "
-           f"{exchange_beside[m.crowd - 1] * 1e3:.3g} ms)" if m.shard_pairs and m.crowd <= len(m.busy_exchange)
-           else "") + ", so its exchange on a "
+        + crowd_note + ", so its exchange on a "
         f"node of n = 2..{len(exchange_inflation) + 1} processes costs "
         f"{' '.join(f'{x:.2f}' for x in exchange_inflation)} × its time alone, and beyond as at the last, where "
         f"the processes beside fill the {m.cpus} cores (exchange_inflation)" if len(exchange_inflation) > 1 else

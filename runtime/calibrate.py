@@ -82,11 +82,17 @@ started like a local run's (forkserver, the configured torch threads, gloo on
             slow spell goes far (a cnn calibration's single run read a gap of
             0.97 ms and an exchange of 0.35 ms where two others read 0.60-0.68
             and 0.24-0.26, and put its λ = 2 points 11-28 % slow);
+  exchange  the real learner's exchange CPU per gradient again, PACED
+            times, beside j = cores processes (fewer if the run has fewer
+            others) that each pause one gap after each minibatch, as a run's
+            learners do: beside processes computing back to back it inflates
+            far more than a run's (the cnn's 0.68 ms alone read 1.72 ms beside
+            2 such, 1.96 ms in the shard pairs, while its λ = 4 runs spent
+            1.04 ms);
   shards    with the run's S > 1 shards (adv), the real learner with one
-            shard and then with S, SHARD_PAIRS times in turn, beside j = cores
-            processes computing back to back (fewer, pausing as in `waking`, if
-            the run has fewer others): its exchange CPU per gradient with S
-            against with one, pair by pair. One reading of either spreads by
+            shard and then with S, SHARD_PAIRS times in turn, beside those
+            paced processes: its exchange CPU per gradient with S against
+            with one, pair by pair. One reading of either spreads by
             0.1-0.4 ms there (the cnn's one-shard 0.33-1.06 ms), as much as the
             difference itself. Its extra
             shards cost far more in company than alone: gloo's thread for
@@ -157,6 +163,7 @@ STREAM_BYTES = 4 << 20    # frames of the bandwidth stream are at least this lar
 ALONE_READINGS = 4        # the real learner at μ and at 4μ, in turn, pooled (module docstring: alone): one reading's
                           # mean compute spread 1.14-1.66 ms over five readings a minute (the cnn at μ = 8)
 BESIDE_ONE = 3            # readings beside one busy process, each quantity their median (module docstring: waking)
+PACED = 3                 # readings of the exchange beside `crowd` paced processes (module docstring: exchange)
 UPDATE_PAIRS = 3          # one learner and two in hardsync, in turn: one run's server CPU per gradient read
                           # 0.60-0.81 ms over six λ = 1 runs of the mlp, more than the difference it is to show
 SHARD_PAIRS = 3           # the learner with one shard and with the run's, in turn: beside 2 busy processes one
@@ -226,9 +233,11 @@ class Measured:
     alone_exchange: float             # of that, what its computes did not take (run.json's learners_compute)
     alone_first: float                # seconds from the run's start to its first compute's start
     alone_warmup: float               # seconds its first WARMUP gradients took beyond as many steady ones
-    crowd: int                        # how many busy processes the run's shards are measured beside
-    shard_pairs: list[tuple[float, float]]  # the learner's exchange CPU per gradient beside those, with one shard
-                                      # and then with the run's shards, SHARD_PAIRS times (one shard: none)
+    crowd: int                        # how many paced processes the exchange and the run's shards are measured beside
+    paced_exchange: list[float]       # the learner's exchange CPU per gradient beside those, PACED times (none where
+                                      # crowd < cores: busy_exchange's reading there is paced already)
+    shard_pairs: list[tuple[float, float]]  # and with one shard and then with the run's shards, SHARD_PAIRS times
+                                      # (one shard: none)
     shards: int                       # the run's server shards
     busy_gaps: list[float]            # j = 1, 2, …: mean gap of that learner with j processes computing beside
     busy_exchange: list[float]        # j = 1, 2, …: its exchange CPU per gradient then
@@ -318,14 +327,17 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
         busy_computes.append(computes)
         busy_exchange.append(exchange)
         busy_duty.append(duty)
-    # a learner's exchange with more shards against one, each pair in turn on a node as busy as the run keeps it
-    # (module docstring: shards)
-    crowd, pairs = max(1, min(cores(), target.processes - 2)), []
+    # a learner's exchange beside processes paced as the run's learners are, and with more shards against one,
+    # each pair in turn (module docstring: exchange, shards)
+    crowd, paced, pairs = max(1, min(cores(), target.processes - 2)), [], []
+    if crowd >= cores():
+        step(f"one learner and its server beside {crowd} processes computing and pausing, {PACED} times")
+        paced = [_beside(ctx, target, crowd, gap)[0]["alone_exchange"] for _ in range(PACED)]
     if target.shards > 1:
         step(f"one learner with 1 and {target.shards} server shards, {SHARD_PAIRS} times, beside {crowd} "
-             f"process{'es' * (crowd > 1)} computing")
+             f"process{'es' * (crowd > 1)} computing and pausing")
         for _ in range(SHARD_PAIRS):
-            pairs.append(tuple(_beside(ctx, target, crowd, _pause(crowd, gap), shards)[0]["alone_exchange"]
+            pairs.append(tuple(_beside(ctx, target, crowd, gap, shards)[0]["alone_exchange"]
                                for shards in (1, target.shards)))
     step(f"compute at μ = {target.minibatch} again: did the machine change while it was measured?")
     compute_end = _gather(ctx, _compute_child, [(target, [target.minibatch])])[0][target.minibatch]
@@ -334,7 +346,8 @@ def measure(target: Target, step: Callable[[str], None]) -> Measured:
                     interleaved_wide_idle=interleaved_wide_idle, cpus=cores(), load=load, tick=scheduler_tick(),
                     stolen=stolen(ticks, cpu_ticks()), update_pairs=update_pairs,
                     busy_gaps=busy_gaps, compute_end=compute_end, busy_duty=busy_duty, busy_exchange=busy_exchange,
-                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, shard_pairs=pairs,
+                    busy_computes=busy_computes, cold=cold, cold_beside=others, crowd=crowd, paced_exchange=paced,
+                    shard_pairs=pairs,
                     shards=target.shards, wide_minibatch=wide, wide_compute=wide_run["alone_compute"],
                     wide_gaps=wide_run["alone_gaps"], wide_levels=wide_run["alone_levels"], **alone, **link)
 
